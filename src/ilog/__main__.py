@@ -1,0 +1,6 @@
+"""``python -m ilog``."""
+
+from ilog.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""The command line: ``build_app(host)`` and ``main()``.
+
+Commands parse arguments, call one service method and render the result. No command
+catches errors: :class:`IlogGroup` is the only place that turns an :class:`IlogError`
+(or a usage error) into one line ``ilog: error: ...`` on stderr and an exit status.
+
+Start-up discipline: this package imports neither SQLAlchemy nor the service; a command
+reaches the service through ``state(ctx).logbook``, which opens it on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from .. import __version__
+from ..errors import IlogError, PluginError, Refused
+from ..output import Format
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..logbook import Logbook
+    from ..plugins import PluginHost
+
+_Abort = typer.Abort
+try:  # typer >= 0.29 vendors click
+    from typer._click.exceptions import ClickException as _ClickException
+except ImportError:  # pragma: no cover - older typer
+    from click.exceptions import ClickException as _ClickException
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (needed when stdin is not a terminal).")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", "-n", help="Show what would happen; change nothing.")]
+
+
+def error_line(message: str) -> None:
+    print(f"ilog: error: {message}", file=sys.stderr)
+
+
+class IlogGroup(TyperGroup):
+    """The root group: one place that maps errors to ``ilog: error:`` and exit statuses."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra: Any) -> Any:
+        try:
+            result = super().main(args=args, prog_name=prog_name or "ilog", complete_var=complete_var,
+                                  standalone_mode=False, **extra)
+        except IlogError as exc:
+            if _debug():
+                raise
+            error_line(exc.message)
+            sys.exit(exc.exit_code)
+        except _ClickException as exc:
+            error_line(exc.format_message())
+            sys.exit(exc.exit_code)
+        except _Abort:
+            error_line("aborted")
+            sys.exit(1)
+        except BrokenPipeError:
+            sys.exit(1)
+        except Exception as exc:  # a bug: one line, the traceback with --debug
+            if _debug():
+                raise
+            error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            sys.exit(1)
+        if isinstance(result, int):
+            sys.exit(result)
+        sys.exit(0)
+
+
+def _debug() -> bool:
+    return bool(os.environ.get("ILOG_DEBUG")) or "--debug" in sys.argv[1:2] or _DEBUG_FLAG[0]
+
+
+_DEBUG_FLAG = [False]
+
+
+@dataclass
+class State:
+    """What every command shares: the settings, the plugins, and the Logbook opened on first use."""
+
+    host: "PluginHost | None"
+    settings: "Settings | None" = None
+    _logbook: "Logbook | None" = field(default=None, repr=False)
+
+    @property
+    def logbook(self) -> "Logbook":
+        if self._logbook is None:
+            from ..db import Database
+            from ..logbook import Logbook
+            from ..plugins import make_plugin_host
+
+            settings = self.settings
+            host = self.host if self.host is not None else make_plugin_host(entrypoints=False)
+            db = Database(settings.database_url, busy_timeout=float(settings.get("busy_timeout")),
+                          connect_timeout=float(settings.get("connect_timeout")))
+            self._logbook = Logbook(db, user=settings.user, plugins=host,
+                                    attachment_max_bytes=settings.attachment_max_bytes)
+        return self._logbook
+
+    def close(self) -> None:
+        if self._logbook is not None:
+            self._logbook.close()
+            self._logbook = None
+
+
+def state(ctx: typer.Context) -> State:
+    return ctx.find_root().obj
+
+
+def confirm(what: str, *, yes: bool) -> None:
+    """Ask before a destructive change; without a terminal on stdin, refuse unless ``--yes``."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise Refused(f"{what}: refusing without --yes when standard input is not a terminal")
+    if not typer.confirm(f"{what}?", default=False, err=True):
+        raise Refused("nothing done")
+
+
+def say(message: str) -> None:
+    """A message for a person (stderr), never mixed into machine output."""
+    print(message, file=sys.stderr)
+
+
+CORE_COMMANDS = frozenset({
+    "init", "db", "config", "contact", "group", "template", "interact", "log", "show", "cancel",
+    "restore", "complete", "evaluate", "comment", "postponed", "resume", "segment", "event",
+    "purge-cancelled", "timeline", "stats", "plugins", "attachment",
+})
+
+
+def build_app(host: "PluginHost | None" = None) -> typer.Typer:
+    """A fresh CLI with the core commands and those plugins register."""
+    app = typer.Typer(
+        cls=IlogGroup,
+        name="ilog",
+        help="ilog: the interaction log. Every contact with a customer, recorded.",
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def root(
+        ctx: typer.Context,
+        db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite file [env ILOG_DATABASE_URL].")] = None,
+        user: Annotated[str | None, typer.Option("--user", help="User id stamped on new entries [env ILOG_USER].")] = None,
+        debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+        version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", is_eager=True)] = False,
+    ) -> None:
+        """ilog: the interaction log. Every contact with a customer, recorded."""
+        if version:
+            print(f"ilog {__version__}")
+            raise typer.Exit()
+        _DEBUG_FLAG[0] = debug
+        from .. import dates
+        from ..config import load_settings
+
+        settings = load_settings(database_url=db, user=user)
+        dates.set_zone(settings.get("timezone"))  # type: ignore[arg-type]
+        ctx.obj = State(host, settings)
+        ctx.call_on_close(ctx.obj.close)
+
+    from . import contacts, interactions, maintenance, templates
+
+    for module in (maintenance, contacts, templates, interactions):
+        module.register(app)
+    if host is not None:
+        _register_plugin_commands(app, host)
+    return app
+
+
+def _command_names(app: typer.Typer) -> list[str]:
+    """Top-level command and group names, in registration order (duplicates kept)."""
+    names = [info.name or info.callback.__name__.replace("_", "-") for info in app.registered_commands]
+    names += [g.name or (g.typer_instance.info.name if g.typer_instance else "") for g in app.registered_groups]
+    return names
+
+
+def _register_plugin_commands(app: typer.Typer, host: "PluginHost") -> None:
+    """Let plugins add commands; a name that is already taken is an error naming the plugin."""
+    for name, function, argnames in host.implementations("register_commands"):
+        before = _command_names(app)
+        try:
+            function(*[{"app": app}[a] for a in argnames])
+        except Exception as exc:
+            raise PluginError(f"plugin {name} failed in register_commands: {type(exc).__name__}: {exc}") from None
+        after = _command_names(app)
+        added = list(after)
+        for existing in before:
+            added.remove(existing)
+        taken = set(before)
+        for command in added:
+            if command in taken:
+                raise PluginError(f"plugin {name} registers command {command!r}, which clashes with an existing command")
+            taken.add(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The ``ilog`` console script."""
+    from ..config import load_settings
+    from ..plugins import make_plugin_host
+
+    try:
+        settings = load_settings()
+        host = make_plugin_host(plugins_dir=settings.plugins_dir)
+        app = build_app(host)
+    except IlogError as exc:
+        if _debug():
+            raise
+        error_line(exc.message)
+        sys.exit(exc.exit_code)
+    app(args=argv, prog_name="ilog")

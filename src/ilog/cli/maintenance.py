@@ -1,0 +1,126 @@
+"""Database, configuration, plugins and purge commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..output import render, render_record
+from . import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    db_app = typer.Typer(name="db", help="Database schema: status and upgrade.", no_args_is_help=True)
+    db_app.command("status")(db_status)
+    db_app.command("upgrade")(db_upgrade)
+    app.add_typer(db_app)
+    config_app = typer.Typer(name="config", help="Effective configuration.", no_args_is_help=True)
+    config_app.command("show")(config_show)
+    app.add_typer(config_app)
+    app.command("purge-cancelled")(purge_cancelled)
+    app.command("plugins")(plugins)
+
+
+def init(ctx: typer.Context) -> None:
+    """Create the database, or upgrade it to this ilog's schema. Safe to run again.
+
+    Example: ilog --db /var/lib/ilog/ilog.db init
+    """
+    from ..migrations import upgrade
+
+    logbook = state(ctx).logbook
+    before, after = upgrade(logbook.db)
+    where = logbook.db.masked_url
+    if before is None:
+        say(f"ilog: created database {where} (schema version {after})")
+    elif before < after:
+        say(f"ilog: upgraded database {where} from schema version {before} to {after}")
+    else:
+        say(f"ilog: database {where} is up to date (schema version {after})")
+
+
+def db_status(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
+    """Show the database URL, its schema version and this ilog's.
+
+    Example: ilog db status --format json
+    """
+    from ..models import SCHEMA_VERSION
+
+    logbook = state(ctx).logbook
+    version = logbook.db.schema_version()
+    status = ("not initialised" if version is None else "up to date" if version == SCHEMA_VERSION
+              else "needs upgrade (ilog init)" if version < SCHEMA_VERSION else "newer than this ilog")
+    render_record({"database": logbook.db.masked_url, "backend": logbook.db.dialect,
+                   "schema_version": version, "ilog_schema_version": SCHEMA_VERSION, "status": status}, fmt)
+
+
+def db_upgrade(ctx: typer.Context) -> None:
+    """Upgrade the database schema in place (the same as ilog init).
+
+    Example: ilog db upgrade
+    """
+    init(ctx)
+
+
+def config_show(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
+    """Show each effective setting and where it came from (passwords masked).
+
+    Example: ilog config show
+    """
+    from ..config import SETTINGS, mask_url
+
+    settings = state(ctx).settings
+    rows = []
+    for name in SETTINGS:
+        value = settings.get(name)
+        if name == "database_url" and value:
+            value = mask_url(str(value))
+        rows.append({"setting": name, "value": value, "source": settings.sources.get(name)})
+    render(rows, fmt, ["setting", "value", "source"])
+
+
+def purge_cancelled(
+    ctx: typer.Context,
+    before: Annotated[str | None, typer.Option("--before", help="Purge entries dated before this date.")] = None,
+    older_than: Annotated[str | None, typer.Option("--older-than", help="Purge entries older than this age: 90d, 12w, 6m, 1y.")] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="Only this contact's entries.")] = None,
+    template: Annotated[str | None, typer.Option("--template", "-t", help="Only entries of this template.")] = None,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Delete cancelled entries (never any other) dated before a cut-off. Cron-safe.
+
+    Example: ilog purge-cancelled --older-than 1y --yes
+    """
+    from ..dates import parse_age, parse_datetime
+    from ..errors import BadValue
+    from ..records import LogFilter, check_code
+
+    if (before is None) == (older_than is None):
+        raise BadValue("give exactly one of --before DATE or --older-than AGE")
+    cutoff = parse_datetime(before) if before else parse_age(older_than)
+    flt = LogFilter(contact_no=check_code(contact, "contact number") if contact else None,
+                    template_code=check_code(template, "template code") if template else None)
+    logbook = state(ctx).logbook
+    count = logbook.purge_cancelled(cutoff, flt, dry_run=True)
+    if dry_run:
+        print(count)
+        say(f"ilog: would purge {count} cancelled entries dated before {cutoff.isoformat(timespec='seconds')}")
+        return
+    if count:
+        confirm(f"purge {count} cancelled entries", yes=yes)
+    deleted = logbook.purge_cancelled(cutoff, flt) if count else 0
+    print(deleted)
+    say(f"ilog: purged {deleted} cancelled entries")
+
+
+def plugins(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
+    """List installed plugins, where each comes from, its version and its hooks.
+
+    Example: ilog plugins --format json
+    """
+    host = state(ctx).host
+    rows = [info.to_dict() for info in host.user_plugins()] if host is not None else []
+    render(rows, fmt, ["name", "source", "version", "location", "hooks"], empty="ilog: no plugins installed")

@@ -1,0 +1,55 @@
+"""The exceptions ilog raises. Their messages are ready to show to a user.
+
+The CLI turns any :class:`IlogError` into one line ``ilog: error: <message>`` on
+stderr and exits with the error's ``exit_code``: 1 for a refusal or failure,
+2 for a bad value (the same status as a usage error).
+"""
+
+from __future__ import annotations
+
+
+class IlogError(Exception):
+    """Base class: something was refused or failed. Exit status 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(IlogError):
+    """A contact, template, entry, segment... that does not exist."""
+
+
+class Refused(IlogError):
+    """A rule of the domain forbids the change (already in another company, entries use it...)."""
+
+
+class AlreadyExists(Refused):
+    """A code or number that is taken."""
+
+
+class BadValue(IlogError):
+    """An invalid value given by the user: a bad date, an unknown enum value. Exit status 2."""
+
+    exit_code = 2
+
+
+class PluginError(IlogError):
+    """A plugin failed to load, raised in a hook before the save, or vetoed the change."""
+
+
+class ValidationFailed(PluginError):
+    """One or more ``validate_interaction`` hooks returned messages; nothing was saved."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = list(messages)
+        super().__init__("; ".join(self.messages))
+
+
+class DatabaseError(IlogError):
+    """The database cannot be reached, is not initialised, or is newer than this ilog."""
