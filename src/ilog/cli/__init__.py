@@ -168,9 +168,9 @@ def build_app(host: "PluginHost | None" = None) -> typer.Typer:
         ctx.obj = State(host, settings)
         ctx.call_on_close(ctx.obj.close)
 
-    from . import contacts, interactions, maintenance, templates
+    from . import activities, contacts, events, interactions, maintenance, segments, templates, transfer
 
-    for module in (maintenance, contacts, templates, interactions):
+    for module in (maintenance, contacts, templates, interactions, events, activities, segments, transfer):
         module.register(app)
     if host is not None:
         _register_plugin_commands(app, host)
