@@ -64,6 +64,38 @@ def db_url(tmp_path):
 
 
 @pytest.fixture
+def new_db_url(tmp_path):
+    """A factory of further fresh, empty databases on the backend under test (dropped afterwards)."""
+    names: list[str] = []
+
+    def make() -> str:
+        name = f"ilog_t_{uuid.uuid4().hex[:12]}"
+        if BACKEND == "sqlite":
+            return str(tmp_path / f"{name}.db")
+        import sqlalchemy as sa
+
+        from ilog.db import normalise_url
+
+        admin = sa.create_engine(normalise_url(PG_BASE), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        names.append(name)
+        return _pg_url(normalise_url(PG_BASE), name)
+
+    yield make
+    if names:
+        import sqlalchemy as sa
+
+        from ilog.db import normalise_url
+
+        admin = sa.create_engine(normalise_url(PG_BASE), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            for name in names:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
 def plugins():
     """Plugin objects a test registers in-process (append before using ``cli``/``logbook``)."""
     return []

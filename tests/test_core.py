@@ -372,7 +372,9 @@ def test_init_is_safe_to_rerun_and_reports_the_version(cli):
     second = cli.ok("init")
     assert "up to date" in second.stderr
     status = cli.ok("db", "status", "-f", "json").json()
-    assert status["schema_version"] == status["ilog_schema_version"] == 1
+    from ilog.models import SCHEMA_VERSION
+
+    assert status["schema_version"] == status["ilog_schema_version"] == SCHEMA_VERSION
 
 
 def test_commands_on_a_new_database_initialise_it(cli):

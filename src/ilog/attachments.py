@@ -62,3 +62,15 @@ def delete_unreferenced(conn: Connection, ids: set[int]) -> int:
     if orphans:
         conn.execute(sa.delete(A).where(A.c.id.in_(orphans)))
     return len(orphans)
+
+
+def safe_file_name(name: str | None, fallback: str) -> str:
+    """A stored file name reduced to one harmless path component.
+
+    The name came from whoever attached the file: directories (``../../etc/passwd``,
+    ``/abs``, ``C:\\x``), control characters and names such as ``..`` are dropped, so
+    writing it inside a chosen directory never lands outside that directory.
+    """
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable() and ch not in ':*?"<>|').strip().lstrip(".")
+    return base[:200] if base else fallback

@@ -11,6 +11,10 @@ Each setting is resolved from, lowest precedence first:
 ``ILOG_HOME`` puts the user's config file, default database and plugins directory in one
 folder (handy for tests and for a service account). :func:`load_settings` remembers where
 each value came from, for ``ilog config show``.
+
+A config file that exists but cannot be read, has a syntax error, an unknown setting or a
+value of the wrong type is an error naming the file: silently falling back to the default
+SQLite file would send a print hook's entries to the wrong database.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import BadValue
+from .errors import BadValue, IlogError
 
 #: setting name -> (environment variable, description)
 SETTINGS: dict[str, tuple[str, str]] = {
@@ -35,6 +39,9 @@ SETTINGS: dict[str, tuple[str, str]] = {
 }
 
 DEFAULT_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+
+#: settings that are numbers (the rest are text)
+_NUMBERS: dict[str, type] = {"attachment_max_bytes": int, "connect_timeout": float, "busy_timeout": float}
 
 
 def home() -> Path | None:
@@ -112,8 +119,8 @@ def _read_toml(path: Path) -> dict:
         data = path.read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         return {}
-    except PermissionError:
-        return {}
+    except OSError as exc:  # unreadable: say so rather than quietly use another database
+        raise IlogError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     import tomllib
 
     try:
@@ -122,8 +129,27 @@ def _read_toml(path: Path) -> dict:
         raise BadValue(f"cannot read config file {path}: {exc}") from None
     unknown = sorted(set(parsed) - set(SETTINGS))
     if unknown:
-        raise BadValue(f"config file {path}: unknown setting {unknown[0]!r}")
-    return parsed
+        raise BadValue(f"config file {path}: unknown setting {unknown[0]!r} "
+                       f"(known: {', '.join(SETTINGS)})")
+    return {name: _check_value(name, value, f"config file {path}") for name, value in parsed.items()}
+
+
+def _check_value(name: str, value: object, where: str) -> object:
+    """A setting's value of the right type, or a BadValue naming where it came from."""
+    kind = _NUMBERS.get(name)
+    if kind is None:
+        if not isinstance(value, str):
+            raise BadValue(f"{where}: {name} must be a string, not {value!r}")
+        return value
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise BadValue(f"{where}: {name} must be a positive number, not {value!r}") from None
+    if number <= 0:
+        raise BadValue(f"{where}: {name} must be a positive number, not {value!r}")
+    return number
 
 
 def load_settings(*, database_url: str | None = None, user: str | None = None) -> Settings:
@@ -142,7 +168,7 @@ def load_settings(*, database_url: str | None = None, user: str | None = None) -
     for name, (env, _) in SETTINGS.items():
         value = os.environ.get(env)
         if value:
-            settings.set(name, value, f"env {env}")
+            settings.set(name, _check_value(name, value, f"environment variable {env}"), f"env {env}")
     if database_url:
         settings.set("database_url", database_url, "flag --db")
     if user:
@@ -150,6 +176,11 @@ def load_settings(*, database_url: str | None = None, user: str | None = None) -
     return settings
 
 
-def mask_url(url: str) -> str:
-    """Hide the password in a URL: ``postgresql://ilog:***@host/db``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*(@)", r"\1***\2", url)
+def mask_url(text: str) -> str:
+    """Hide passwords in a URL (or a message quoting one): ``postgresql://ilog:***@host/db``.
+
+    Masks ``user:password@`` (up to the last ``@``: passwords may contain ``@`` and ``:``)
+    and a ``password=`` query or connection-string parameter.
+    """
+    text = re.sub(r"(://[^:/@\s]*:)\S*@", r"\1***@", text)
+    return re.sub(r"(\bpassword=)('[^']*'|[^&\s]*)", r"\1***", text, flags=re.IGNORECASE)

@@ -89,6 +89,19 @@ class ContactBook:
     def persons(self, company_no: str) -> list[Contact]:
         return self.find(company_no=company_no)
 
+    def by_external_id(self, external_id: str) -> Contact | None:
+        """The contact with this external id (an ERP customer number), or None."""
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(C).where(C.c.external_id == str(external_id).strip())).mappings().first()
+        return row_to_contact(row) if row else None
+
+    def by_email(self, email: str) -> list[Contact]:
+        """The contacts with this email address (any case), by number."""
+        address = str(email).strip().lower()
+        with self.db.read() as conn:
+            rows = conn.execute(sa.select(C).where(sa.func.lower(C.c.email) == address).order_by(C.c.no)).mappings()
+            return [row_to_contact(r) for r in rows]
+
     # -- writing ---------------------------------------------------------------------
 
     def _check_company(self, conn: Connection, company_no: str, person_no: str | None) -> Contact:

@@ -5,11 +5,17 @@ Every write runs in :meth:`Database.write`, which on SQLite begins with ``BEGIN 
 locked"), on an SQLite file opened in WAL mode with ``synchronous=NORMAL``, foreign keys
 on and a generous busy timeout. One-shot processes use no connection pool (NullPool), and
 a PostgreSQL server that does not answer fails fast (``connect_timeout``). Nothing sets
-session-level state, so PgBouncer in transaction mode is fine.
+session-level state and psycopg never prepares statements, so PgBouncer in transaction
+mode is fine; the only lock ilog takes itself is ``pg_advisory_xact_lock`` (released at
+commit) while it creates or upgrades the schema.
+
+SQLite's built-in ``lower()`` folds ASCII only; ilog replaces it with Python's, so a
+case-insensitive search for "müller" finds "MÜLLER" on SQLite as on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from contextlib import contextmanager
@@ -56,6 +62,10 @@ def _create_private_file(path: Path) -> None:
         os.close(fd)
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 class Database:
     """One database: an engine and the transactions every module uses."""
 
@@ -71,13 +81,22 @@ class Database:
                 _create_private_file(self.path)
             connect_args["timeout"] = float(busy_timeout)
         elif self.url.startswith("postgresql"):
-            connect_args["connect_timeout"] = int(float(connect_timeout))
+            models.use_postgresql()
+            if "connect_timeout=" not in self.url.partition("?")[2]:  # the URL's own value wins
+                # libpq waits forever for 0, and treats 1 as 2
+                connect_args["connect_timeout"] = max(1, math.ceil(float(connect_timeout)))
             # psycopg prepares statements after 5 runs; PgBouncer < 1.21 in transaction mode can't
             connect_args["prepare_threshold"] = None
         try:
             self.engine: Engine = sa.create_engine(self.url, poolclass=NullPool, connect_args=connect_args)
-        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        except ImportError as exc:
+            hint = " (PostgreSQL needs psycopg: pip install 'ilog[postgres]')" if "psycopg" in str(exc) else ""
+            raise DatabaseError(f"cannot use database URL {self.masked_url}: {exc}{hint}") from None
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
             raise DatabaseError(f"cannot use database URL {self.masked_url}: {exc}") from None
+        except ValueError:  # a URL SQLAlchemy cannot split; its message may quote the password
+            raise DatabaseError(f"cannot use database URL {self.masked_url}: not a valid URL (percent-encode "
+                                "@, : and / in a user name or password)") from None
         if self.is_sqlite:
             self._sqlite_setup(int(float(busy_timeout) * 1000))
 
@@ -102,6 +121,7 @@ class Database:
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.close()
+            dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
         @event.listens_for(self.engine, "begin")
         def _on_begin(conn):
@@ -111,10 +131,18 @@ class Database:
     def _connect(self, write: bool) -> Connection:
         try:
             conn = self.engine.connect()
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DBAPIError as exc:  # server down, refused, bad password, no such database
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise DatabaseError(f"cannot open database {self.masked_url}: {reason}") from None
+            from .config import mask_url
+
+            raise DatabaseError(f"cannot open database {self.masked_url}: {mask_url(reason)}") from None
         return conn.execution_options(ilog_write=write) if write else conn
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[Connection]:
+        """A transaction with no schema check (for :mod:`ilog.migrations` and ``ilog db``)."""
+        with self._connect(write) as conn, conn.begin():
+            yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -125,9 +153,9 @@ class Database:
         """
         with self._connect(True) as conn, conn.begin():
             if not self._checked:
-                from .migrations import check_version
+                from .migrations import check_writable
 
-                check_version(conn, self.schema_version_in(conn), write=True)
+                check_writable(self, conn)
                 self._checked = True
             yield conn
 
@@ -172,6 +200,56 @@ class Database:
         else:
             from sqlalchemy.dialects.sqlite import insert
         return insert(table)
+
+    def bulk_insert(self, conn: Connection, table: sa.Table, rows: list[dict]) -> None:
+        """INSERT many rows (each with the same keys) with one driver-level ``executemany``.
+
+        What ``conn.execute(table.insert(), rows)`` does, without building and processing
+        a parameter dict per row in Python: each column type's bind processor (the same
+        SQLAlchemy applies, e.g. :class:`models.UTCDateTime`) runs once per value over
+        plain tuples. At 100,000 rows (a segment) that overhead cost more than the insert.
+        """
+        if not rows:
+            return
+        from operator import itemgetter
+
+        dialect = conn.dialect
+        keys = list(rows[0])
+        compiled = table.insert().compile(dialect=dialect, column_keys=keys)
+        names = list(compiled.positiontup) if compiled.positional else keys
+        getter = itemgetter(*names)
+        data = [list(getter(row)) for row in rows] if len(names) > 1 else [[getter(row)] for row in rows]
+        for index, name in enumerate(names):
+            process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is None:
+                continue
+            last = last_out = None  # rows of a batch often share one object (a date): process it once
+            for values in data:
+                value = values[index]
+                if value is None:
+                    continue
+                if value is not last:
+                    last, last_out = value, process(value)
+                values[index] = last_out
+        params = [tuple(v) for v in data] if compiled.positional else [dict(zip(names, v)) for v in data]
+        conn.exec_driver_sql(compiled.string, params)
+
+    def keep_connection(self) -> None:
+        """Reuse one connection for every transaction that follows, until :meth:`dispose`.
+
+        For a process that runs several short transactions (a command's few reads and its
+        write, a batch of 10,000 events): a connection per transaction costs a connect and
+        the pragmas each time, and on SQLite in WAL mode closing the last connection
+        checkpoints and removes the log, milliseconds of fsync each. Transactions stay
+        short; only the idle connection is kept (and closed by :meth:`dispose`).
+        """
+        pool = self.engine.pool
+        if isinstance(pool, NullPool):
+            from sqlalchemy.pool import QueuePool
+
+            # as Pool.recreate() does: same connect function, same "connect" listeners
+            self.engine.pool = QueuePool(pool._creator, pool_size=1, max_overflow=10, timeout=30,
+                                         _dispatch=pool.dispatch, dialect=pool._dialect)
 
     def dispose(self) -> None:
         self.engine.dispose()

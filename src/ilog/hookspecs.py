@@ -143,8 +143,9 @@ def interaction_saved(interaction: "Interaction", created: bool, logbook: "Logbo
     Called after the transaction committed, once per interaction, in entry order.
 
     :param interaction: a read-only snapshot of the saved entry, ``entry_no`` set.
-    :param created: True for a new entry; False when an idempotency key matched an entry
-        saved earlier (the snapshot is that earlier entry; nothing new was written).
+    :param created: True for a new entry (and for a postponed entry ``ilog resume`` has
+        just logged: ``postponed`` is then False); False when an idempotency key matched an
+        entry saved earlier (the snapshot is that earlier entry; nothing new was written).
     :param logbook: the service.
     :return: ignored.
 

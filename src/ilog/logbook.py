@@ -15,8 +15,10 @@ The Logbook never imports Typer; the CLI never builds SQL.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,8 +53,18 @@ from .records import (
 
 T = models.interaction
 
+#: kinds that may be recorded open (``interact --open``) without a due date
+OPEN_KINDS = ("task", "meeting")
+#: what ``resume`` may change on a postponed entry
+RESUME_FIELDS = ("subject", "occurred_at", "duration_min", "cost", "flow", "initiated_by", "evaluation",
+                 "attempt_failed", "salesperson_code", "campaign_no", "due_at", "kind")
+
+#: how long one purge transaction should hold the write lock (seconds)
+PURGE_TRANSACTION_S = 0.02
+
 #: columns of the interaction table that are stored from a draft
 _STORED = [c.name for c in T.columns]
+_stored_values = itemgetter(*_STORED)
 
 
 @dataclass
@@ -81,6 +93,7 @@ class Logbook:
     ):
         from .config import DEFAULT_ATTACHMENT_MAX_BYTES, login_name
         from .contacts import ContactBook
+        from .segments import SegmentBook
         from .templates import TemplateBook
 
         self.db = db if isinstance(db, Database) else Database(db)
@@ -94,6 +107,7 @@ class Logbook:
         self.attachment_max_bytes = attachment_max_bytes or DEFAULT_ATTACHMENT_MAX_BYTES
         self.contacts = ContactBook(self)
         self.templates = TemplateBook(self)
+        self.segments = SegmentBook(self)
 
     @classmethod
     def open(cls, url: str | None = None, *, user: str | None = None, load_plugins: bool = True) -> "Logbook":
@@ -227,35 +241,95 @@ class Logbook:
         return read_file(Path(path), self.attachment_max_bytes)
 
     def _insert(self, conn: Connection, drafts: list[Interaction]) -> list[RecordResult]:
+        # set-wise, so a chunk of 500 events costs a handful of statements, not 1,500:
+        # keys looked up at once, claimed at once, occurrences counted once per document
         results: list[RecordResult | None] = [None] * len(drafts)
+        existing = self._entries_for_keys(conn, [d.idempotency_key for d in drafts if d.idempotency_key])
         new: list[int] = []
         for index, draft in enumerate(drafts):
-            if draft.idempotency_key:
-                existing = self._entry_for_key(conn, draft.idempotency_key)
-                if existing is not None:
-                    results[index] = RecordResult(existing, False)
-                    continue
-            new.append(index)
+            if draft.idempotency_key in existing:
+                results[index] = RecordResult(existing[draft.idempotency_key], False)
+            else:
+                new.append(index)
         if new:
             first = numbering.take(conn, "entry", len(new))
             created_at = dates.now()
-            rows = []
+            owner: dict[str, int] = {}  # key -> the entry number of its first draft here
             for offset, index in enumerate(new):
-                draft = drafts[index]
-                entry_no = first + offset
-                if draft.idempotency_key and not self._claim_key(conn, draft.idempotency_key, entry_no, created_at):
-                    # another writer (or an earlier line of this batch) holds the key
-                    results[index] = RecordResult(self._entry_for_key(conn, draft.idempotency_key), False)
+                key = drafts[index].idempotency_key
+                if key and key not in owner:
+                    owner[key] = first + offset
+            claimed = self._claim_keys(conn, owner, created_at)
+            saved: list[tuple[int, int]] = []
+            for offset, index in enumerate(new):
+                draft, entry_no = drafts[index], first + offset
+                key = draft.idempotency_key
+                if key and (key not in claimed or owner[key] != entry_no):
+                    # another writer, or an earlier draft of this batch, holds the key
+                    holder = owner[key] if key in claimed else self._entry_for_key(conn, key)
+                    results[index] = RecordResult(holder, False)
                     continue
+                saved.append((index, entry_no))
+            occurrences = self._next_occurrences(
+                conn, [(drafts[i].document_type, drafts[i].document_no) for i, _ in saved if drafts[i].document_no])
+            rows = []
+            for index, entry_no in saved:
+                draft = drafts[index]
                 draft.entry_no = entry_no
                 draft.created_at = created_at
                 if draft.document_no:
-                    draft.occurrence = self._next_occurrence(conn, draft.document_type, draft.document_no)
-                rows.append({name: getattr(draft, name) for name in _STORED})
+                    draft.occurrence = occurrences.pop(0)
+                rows.append(dict(zip(_STORED, _stored_values(vars(draft)))))
                 results[index] = RecordResult(entry_no, True, draft)
             if rows:
-                conn.execute(T.insert(), rows)
+                self.db.bulk_insert(conn, T, rows)
         return results  # type: ignore[return-value]
+
+    def _entries_for_keys(self, conn: Connection, keys: list[str]) -> dict[str, int]:
+        k = models.idempotency_key
+        found: dict[str, int] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            rows = conn.execute(sa.select(k.c.key, k.c.entry_no).where(k.c.key.in_(unique[start:start + 500])))
+            found.update((key, entry_no) for key, entry_no in rows)
+        return found
+
+    def _claim_keys(self, conn: Connection, owners: dict[str, int], at: datetime) -> set[str]:
+        """Insert the keys that are still free; returns those this transaction claimed."""
+        if not owners:
+            return set()
+        k = models.idempotency_key
+        stmt = self.db.insert(k).on_conflict_do_nothing(index_elements=["key"]).returning(k.c.key)
+        rows = [{"key": key, "entry_no": entry_no, "created_at": at} for key, entry_no in owners.items()]
+        return set(conn.execute(stmt, rows).scalars())
+
+    def _next_occurrences(self, conn: Connection, documents: list[tuple[str | None, str]]) -> list[int]:
+        """The next occurrence of each document, in order (a document twice here counts twice)."""
+        if not documents:
+            return []
+        counts: dict[tuple[str, str], int] = {}
+        for document_type, document_no in documents:
+            counts[(document_type or "", document_no)] = counts.get((document_type or "", document_no), 0) + 1
+        d = models.document_occurrence
+        stmt = self.db.insert(d)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["document_type", "document_no"],
+            set_={"last_occurrence": d.c.last_occurrence + stmt.excluded.last_occurrence},
+        ).returning(d.c.document_type, d.c.document_no, d.c.last_occurrence)
+        last = {(t, n): int(v) for t, n, v in conn.execute(stmt, [
+            {"document_type": t, "document_no": n, "last_occurrence": c} for (t, n), c in counts.items()])}
+        taken = {doc: last[doc] - count for doc, count in counts.items()}  # the last one before these
+        result = []
+        for document_type, document_no in documents:
+            doc = (document_type or "", document_no)
+            taken[doc] += 1
+            result.append(taken[doc])
+        return result
+
+    def entry_for_key(self, key: str) -> int | None:
+        """The entry an idempotency key recorded (even if since purged), or None."""
+        with self.db.read() as conn:
+            return self._entry_for_key(conn, key)
 
     def _entry_for_key(self, conn: Connection, key: str) -> int | None:
         k = models.idempotency_key
@@ -291,9 +365,18 @@ class Logbook:
     # -- recording -------------------------------------------------------------------
 
     def interact(self, contact_no: str | None, template_code: str | None, *, attach: str | Path | None = None,
-                 **values: Any) -> RecordResult:
-        """Log one interaction by hand (``ilog interact``)."""
+                 open_activity: bool = False, **values: Any) -> RecordResult:
+        """Log one interaction by hand (``ilog interact``).
+
+        ``open_activity`` records a task or meeting as open without a due date (any kind
+        becomes open with ``due_at``); ``postponed=True`` saves it to finish later.
+        """
         draft = self.draft(contact_no, template_code, source="manual", **values)
+        if open_activity:
+            if draft.due_at is None and draft.kind not in OPEN_KINDS:
+                raise BadValue(f"--open without a due date is for kinds {' and '.join(OPEN_KINDS)} "
+                               f"(this is {draft.kind}): give --due DATE to plan it")
+            draft.state = "open"
         return self.save(draft, attach=attach)
 
     def record_event(self, event: str | DocumentEvent, document_no: str | None = None, *,
@@ -309,8 +392,7 @@ class Logbook:
             doc = DocumentEvent(event=event, document_no=document_no or "", idempotency_key=key, **fields)
         doc = self.prepare_event(doc)
         if doc.idempotency_key:
-            with self.db.read() as conn:
-                existing = self._entry_for_key(conn, doc.idempotency_key)
+            existing = self.entry_for_key(doc.idempotency_key)
             if existing is not None:
                 result = RecordResult(existing, False)
                 self._notify_saved([result])
@@ -335,7 +417,12 @@ class Logbook:
             resolved = self.plugins.first("resolve_contact", ref=ref, event=doc, logbook=self)
             if resolved is None:
                 raise NotFound(f"cannot resolve reference {ref!r} to a contact (no plugin answered)")
-            doc.contact_no = str(resolved)
+            try:
+                doc.contact_no = self.contacts.get(str(resolved)).no
+            except NotFound:
+                raise NotFound(f"reference {ref!r} resolved to unknown contact {str(resolved)!r}") from None
+        else:
+            doc.contact_no = self.contacts.get(doc.contact_no).no
         if doc.occurred_at is None:
             doc.occurred_at = dates.now()
         return doc
@@ -352,6 +439,25 @@ class Logbook:
         draft.extra.setdefault("event", doc.event)
         if draft.occurred_at is None:
             draft.occurred_at = doc.occurred_at
+
+    def record_events(self, events: Iterable[Any], *, defaults: dict[str, Any] | None = None,
+                      chunk_size: int = 500) -> list[Any]:
+        """Record many document events (``ilog event --input``): one outcome per event, in order.
+
+        ``events`` are DocumentEvents, mappings or JSON lines with the fields of ``ilog
+        event`` (``event``, ``document_no``, ``contact`` or ``ref``, ``key``...). Each is
+        recorded as :meth:`record_event` would, saved ``chunk_size`` per transaction; a bad
+        event is an outcome with an ``error`` and never stops the others. See
+        :mod:`ilog.batch`.
+        """
+        return list(self.iter_record_events(events, defaults=defaults, chunk_size=chunk_size))
+
+    def iter_record_events(self, events: Iterable[Any], *, defaults: dict[str, Any] | None = None,
+                           chunk_size: int = 500) -> Iterator[Any]:
+        """Like :meth:`record_events`, yielding the outcomes chunk by chunk as they are committed."""
+        from .batch import iter_record_events
+
+        return iter_record_events(self, events, defaults=defaults, chunk_size=chunk_size)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -375,12 +481,15 @@ class Logbook:
             clauses.append(c.occurred_at >= flt.date_from)
         if flt.date_to is not None:
             clauses.append(c.occurred_at <= flt.date_to)
+        # "IS NOT true" (the columns are NOT NULL) rather than "IS false": no index serves it, so
+        # SQLite without statistics does not walk the (cancelled, occurred_at) index, which is
+        # for finding the few cancelled entries, instead of a contact's own (200 ms, not 0.5 ms)
         if flt.cancelled == "exclude":
-            clauses.append(c.cancelled.is_(False))
+            clauses.append(c.cancelled.is_not(True))
         elif flt.cancelled == "only":
             clauses.append(c.cancelled.is_(True))
         if flt.postponed == "exclude":
-            clauses.append(c.postponed.is_(False))
+            clauses.append(c.postponed.is_not(True))
         elif flt.postponed == "only":
             clauses.append(c.postponed.is_(True))
         if flt.due_before is not None:
@@ -463,11 +572,14 @@ class Logbook:
         values: Callable[[dict], dict[str, Any]],
         hook: str | None = None,
         dry_run: bool = False,
+        before_commit: Callable[[Connection, ChangeResult], None] | None = None,
     ) -> ChangeResult:
         """The one bulk-change mechanism: cancel, restore, complete, evaluate.
 
         With explicit entry numbers, any refused entry fails the whole command and nothing
         changes. With a filter, entries the rule refuses are skipped and reported.
+        ``before_commit`` runs inside the transaction after the updates (``segment cancel``
+        flags its logged segment there).
         """
         result = ChangeResult()
         with self.db.write() as conn:
@@ -485,11 +597,14 @@ class Logbook:
             if dry_run:
                 conn.rollback()
                 return result
-            changed_rows = [r for r in rows if r["entry_no"] in set(result.changed)]
+            changed_set = set(result.changed)
+            changed_rows = [r for r in rows if r["entry_no"] in changed_set]
             for row in changed_rows:
                 update = values(row)
                 conn.execute(sa.update(T).where(T.c.entry_no == row["entry_no"]).values(**update))
                 row.update(update)
+            if before_commit is not None:
+                before_commit(conn, result)
         if hook and result.changed and self.plugins.has(hook):
             for row in changed_rows:
                 self.plugins.notify(hook, self.warn, interaction=row_to_interaction(row).frozen(), logbook=self)
@@ -543,6 +658,8 @@ class Logbook:
         def refuse(row: dict) -> str | None:
             if row["cancelled"]:
                 return "is cancelled"
+            if row["postponed"]:
+                return f"is postponed: log it first (ilog resume {row['entry_no']})"
             if row["state"] != "open":
                 return "is already done"
             return None
@@ -583,9 +700,14 @@ class Logbook:
                 return int(conn.execute(sa.select(sa.func.count()).select_from(T).where(*clauses)).scalar_one())
         total = 0
         want_snapshots = self.plugins.has("interactions_purged")
+        # each transaction aims at PURGE_TRANSACTION_S: a writer waiting for the lock (a print
+        # hook) waits that long at worst, on a fast disk or a slow one
+        size = min(batch_size, 500)
         while True:
+            started = time.perf_counter()
             with self.db.write() as conn:
-                batch = sa.select(T.c.entry_no).where(*clauses).order_by(T.c.entry_no).limit(batch_size)
+                # in the order of the (cancelled, occurred_at) index: no sort of every cancelled entry
+                batch = sa.select(T.c.entry_no).where(*clauses).order_by(T.c.occurred_at).limit(size)
                 if want_snapshots:
                     rows = conn.execute(sa.select(T).where(T.c.entry_no.in_(batch))).mappings().all()
                     numbers = [r["entry_no"] for r in rows]
@@ -609,9 +731,95 @@ class Logbook:
             if want_snapshots:
                 self.plugins.notify("interactions_purged", self.warn,
                                     interactions=[row_to_interaction(r).frozen() for r in rows], logbook=self)
-            if len(numbers) < batch_size:
+            if len(numbers) < size:
                 break
+            elapsed = max(time.perf_counter() - started, 1e-4)
+            size = min(batch_size, max(50, int(size * min(2.0, PURGE_TRANSACTION_S / elapsed))))
+            # leave the lock free for a moment: SQLite's busy handler sleeps 1, 2, 5, 10, 15...
+            # ms, and a writer that wakes while the next batch holds the lock sleeps longer
+            time.sleep(min(PURGE_TRANSACTION_S, elapsed))
         return total
+
+    # -- postponed entries, timeline, statistics, attachments --------------------------
+
+    def resume(self, entry_no: int, **overrides: Any) -> RecordResult:
+        """Log a postponed entry (``ilog resume``): overrides applied, hooks run again.
+
+        The entry keeps its number; ``enrich_interaction`` and ``validate_interaction`` see
+        the draft with ``postponed`` False, and ``interaction_saved`` is told after the
+        commit (``created`` True: the interaction is logged now). Only postponed entries
+        that are not cancelled can be resumed.
+        """
+        unknown = sorted(set(overrides) - set(RESUME_FIELDS))
+        if unknown:
+            raise BadValue(f"resume cannot change {', '.join(unknown)}")
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(T).where(T.c.entry_no == entry_no)).mappings().first()
+        if row is None:
+            raise NotFound(f"interaction log entry {entry_no} does not exist")
+        if not row["postponed"]:
+            raise Refused(f"entry {entry_no} is not postponed: only postponed entries can be resumed")
+        if row["cancelled"]:
+            raise Refused(f"entry {entry_no} is cancelled: restore it before resuming it")
+        draft = row_to_interaction(row)
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(draft, name, value)
+        if overrides.get("due_at") is not None and draft.state == "done" and draft.completed_at is None:
+            draft.state = "open"
+        draft.postponed = False
+        self.prepare(draft)
+        draft.entry_no, draft.created_at = entry_no, row["created_at"]
+        with self.db.write() as conn:
+            if draft.document_no and (draft.document_type, draft.document_no) != (row["document_type"], row["document_no"]):
+                draft.occurrence = self._next_occurrence(conn, draft.document_type, draft.document_no)
+            values = {name: getattr(draft, name) for name in _STORED
+                      if name not in ("entry_no", "created_at", "idempotency_key")}
+            changed = conn.execute(sa.update(T).where(
+                T.c.entry_no == entry_no, T.c.postponed.is_(True), T.c.cancelled.is_(False)).values(**values)).rowcount
+            if not changed:
+                raise Refused(f"entry {entry_no} was resumed or cancelled meanwhile; nothing changed")
+        draft.idempotency_key = row["idempotency_key"]
+        result = RecordResult(entry_no, True, draft)
+        self._notify_saved([result])
+        return result
+
+    def timeline(self, contact_no: str, *, rollup: bool = True, limit: int | None = None,
+                 include_cancelled: bool = False) -> tuple[Any, list[dict[str, Any]]]:
+        """(contact, its entries newest first); a company's include its persons' unless not ``rollup``."""
+        from .timeline import timeline
+
+        return timeline(self, contact_no, rollup=rollup, limit=limit, include_cancelled=include_cancelled)
+
+    def stats(self, by: str, *, date_from: datetime | None = None, date_to: datetime | None = None,
+              limit: int | None = None) -> list[dict[str, Any]]:
+        """Count, cost and duration per template, group, contact, company, user or month."""
+        from .stats import statistics
+
+        return statistics(self, by, date_from=date_from, date_to=date_to, limit=limit)
+
+    def contact_overview(self, contact_no: str, *, documents: int = 5) -> dict[str, Any]:
+        """A contact with its statistics and its most recent documents (a company's rolled up)."""
+        from .stats import contact_stats
+        from .timeline import recent_documents
+
+        with self.db.read() as conn:
+            contact = self.contacts._get(conn, check_code(contact_no, "contact number"))
+            rollup = contact.type == "company"
+            return {"contact": contact, "stats": contact_stats(conn, contact.no, rollup=rollup),
+                    "recent_documents": recent_documents(conn, contact.no, rollup=rollup, limit=documents)}
+
+    def attachment(self, entry_no: int) -> dict[str, Any]:
+        """The file an entry references: id, name, media_type, size, sha256, content."""
+        from .attachments import fetch
+
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(T.c.attachment_id).where(T.c.entry_no == entry_no)).first()
+            if row is None:
+                raise NotFound(f"interaction log entry {entry_no} does not exist")
+            if row[0] is None:
+                raise NotFound(f"entry {entry_no} has no attachment")
+            return fetch(conn, row[0])
 
 
 def row_to_interaction(row: Any) -> Interaction:

@@ -33,8 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-#: the schema version this ilog writes; see :mod:`ilog.migrations`
-SCHEMA_VERSION = 1
+#: the schema version this ilog writes; see :mod:`ilog.migrations` (a change here needs a step there)
+SCHEMA_VERSION = 2
 
 
 class UTCDateTime(TypeDecorator):
@@ -76,6 +76,16 @@ meta = Table(
     metadata,
     Column("key", String(50), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+#: one row per schema version reached: when, and by which ilog (v2)
+migration = Table(
+    "ilog_migration",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+    Column("ilog_version", String(30), nullable=False),
+    Column("action", String(10), nullable=False),  # created | upgraded
 )
 
 number_series = Table(
@@ -201,6 +211,7 @@ interaction = Table(
     Index("ix_interaction_template_code", "template_code"),
     Index("ix_interaction_logged_segment_no", "logged_segment_no"),
     Index("ix_interaction_attachment_id", "attachment_id"),
+    Index("ix_interaction_user_id_occurred_at", "user_id", "occurred_at"),  # log --user/--mine (v2)
     Index(
         "ix_interaction_document",
         "document_type",
@@ -208,7 +219,8 @@ interaction = Table(
         "occurrence",
         unique=True,
         sqlite_where=text("document_no IS NOT NULL"),
-        postgresql_where=text("document_no IS NOT NULL"),
+        # postgresql_where: set by use_postgresql(); naming it here would import SQLAlchemy's
+        # PostgreSQL dialect (~20 ms) in every SQLite process
     ),
 )
 
@@ -282,3 +294,10 @@ logged_segment = Table(
     Column("logged_by", String(100)),
     Column("cancelled", Boolean, nullable=False, server_default=text("false")),
 )
+
+
+def use_postgresql() -> None:
+    """Add the PostgreSQL-only DDL options (called when a PostgreSQL database is opened)."""
+    for index in interaction.indexes:
+        if index.name == "ix_interaction_document":
+            index.dialect_options["postgresql"]["where"] = text("document_no IS NOT NULL")

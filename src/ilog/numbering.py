@@ -38,6 +38,14 @@ def format_no(conn: Connection, code: str, number: int) -> str:
     return f"{prefix}{str(number).zfill(width)}"
 
 
+def formatter(conn: Connection, code: str):
+    """A function formatting numbers of a text series, for numbering many rows at once (imports)."""
+    prefix, width = conn.execute(
+        sa.select(_series.c.prefix, _series.c.width).where(_series.c.code == code)
+    ).one()
+    return lambda number: f"{prefix}{str(number).zfill(width)}"
+
+
 def take_code(conn: Connection, code: str, exists) -> str:
     """The next free text number of a series; ``exists(no)`` skips numbers a user gave by hand."""
     while True:

@@ -162,3 +162,35 @@ def render_record(
 def render_message(message: str) -> None:
     """A human message: always stderr, so stdout stays machine-readable."""
     print(message, file=sys.stderr)
+
+
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def render_bar_chart(rows: Sequence[Mapping[str, Any]], label: str, value: str, *, width: int = 40,
+                     stream: IO[str] | None = None, empty: str | None = None) -> int:
+    """A plain-text horizontal bar chart of ``value`` per ``label``, for people (no colour).
+
+    Bars are drawn in Unicode block characters to an eighth of a cell; the longest bar is
+    ``width`` cells. Returns how many bars were drawn.
+    """
+    out = stream or sys.stdout
+    rows = list(rows)
+    if not rows:
+        if empty:
+            print(empty, file=sys.stderr)
+        return 0
+    labels = [_cell(row.get(label)) or "(none)" for row in rows]
+    numbers = [float(row.get(value) or 0) for row in rows]
+    texts = [_cell(round(n, 2)) for n in numbers]
+    top = max(numbers) or 1.0
+    label_width = min(max(len(text) for text in labels), 30)
+    out.write(f"{label} by {value}\n")
+    for text, number, shown in zip(labels, numbers, texts):
+        eighths = round(number / top * width * 8)
+        bar = "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
+        if number > 0 and not bar:
+            bar = _EIGHTHS[1]
+        name = text if len(text) <= label_width else text[: label_width - 1] + "…"
+        out.write(f"{name.ljust(label_width)} │{bar.ljust(width)} {shown}\n")
+    return len(rows)

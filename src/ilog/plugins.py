@@ -16,6 +16,7 @@ so that after a commit one failing plugin does not stop the others.
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import os
 import sys
@@ -27,7 +28,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
+from .errors import IlogError, PluginError
 
 DEFAULT_NAME = "ilog.default"
 
@@ -37,8 +38,16 @@ class PluginInfo:
     name: str
     source: str  # "builtin", "entry point", "directory"
     location: str | None = None
-    version: str | None = None
+    #: the version, or the distribution to read it from when asked (parsing METADATA costs
+    #: milliseconds at every start-up; only ``ilog plugins`` shows versions)
+    _version: Any = None
     hooks: list[str] = field(default_factory=list)
+
+    @property
+    def version(self) -> str | None:
+        if self._version is not None and not isinstance(self._version, str):
+            self._version = self._version.version
+        return self._version
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,25 +67,34 @@ class PluginHost:
         self.info: dict[str, PluginInfo] = {}
 
     def register(self, plugin: object, name: str, source: str, location: str | None = None,
-                 version: str | None = None) -> None:
+                 version: Any = None) -> None:
         try:
             self.pm.register(plugin, name=name)
         except ValueError as exc:  # a name registered twice
             raise PluginError(f"plugin {name!r} ({location or source}) cannot be registered: {exc}") from None
         except pluggy.PluginValidationError as exc:
-            raise PluginError(f"plugin {name!r} ({location or source}): {exc}") from None
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            detail = lines[-1] if lines else "invalid hook implementation"
+            if len(lines) > 1 and lines[1].startswith("hookimpl definition:"):
+                detail = f"{lines[1].removeprefix('hookimpl definition:').strip()}: {detail}"
+            raise PluginError(f"{_label(name, source, location)}: {detail}") from None
         hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or [])
         self.info[name] = PluginInfo(name, source, location, version, hooks)
 
     def check(self) -> None:
         """Refuse hook implementations whose name is not a hook (a misspelling)."""
-        try:
-            self.pm.check_pending()
-        except pluggy.PluginValidationError as exc:
-            plugin_name = self.pm.get_name(exc.plugin) if exc.plugin else "?"
-            where = self.info.get(plugin_name)
-            label = where.location if where and where.location else plugin_name
-            raise PluginError(f"plugin {label}: {exc}") from None
+        known = set(hookspecs.hook_names())
+        for hook_name in sorted(vars(self.pm.hook)):
+            if hook_name in known:
+                continue
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                if impl.optionalhook:
+                    continue
+                where = self.info.get(impl.plugin_name)
+                label = _label(impl.plugin_name, where.source if where else "", where.location if where else None)
+                close = difflib.get_close_matches(hook_name, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise PluginError(f"{label} implements unknown hook {hook_name!r}{hint}")
 
     def user_plugins(self) -> list[PluginInfo]:
         return [i for n, i in self.info.items() if n != DEFAULT_NAME]
@@ -99,6 +117,10 @@ class PluginHost:
                 result = function(*[kwargs[a] for a in argnames])
             except PluginError:
                 raise
+            except IlogError as exc:  # e.g. a lookup through the logbook that found nothing
+                if name == DEFAULT_NAME:
+                    raise
+                raise PluginError(f"plugin {name} failed in {hook}: {exc.message}") from exc
             except Exception as exc:
                 raise PluginError(f"plugin {name} failed in {hook}: {_describe(exc)}") from exc
             if result is not None:
@@ -120,6 +142,13 @@ class PluginHost:
                 warn(f"plugin {name} failed in {hook} (the change is saved): {_describe(exc)}")
 
 
+def _label(name: str, source: str, location: str | None) -> str:
+    """How an error names a plugin: the file for a plugins-directory script."""
+    if source == "directory" and location:
+        return f"plugin file {location}"
+    return f"plugin {name} ({location})" if location and location != name else f"plugin {name}"
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -132,19 +161,33 @@ def _selection() -> set[str] | None:
     return {part.strip() for part in value.split(",") if part.strip()}
 
 
-def _load_entry_points(host: PluginHost, wanted: set[str] | None) -> None:
+def _ilog_entry_points() -> list[tuple[Any, Any]]:
+    """(entry point, distribution) of the ``ilog`` group, by name, ignoring the current directory.
+
+    ``python -m ilog`` puts the current directory on ``sys.path``: a ``.dist-info`` lying
+    there must not plant a plugin into every ilog run from that directory.
+    """
     from importlib.metadata import entry_points
 
-    for ep in sorted(entry_points(group="ilog"), key=lambda e: e.name):
+    here = os.path.realpath(os.getcwd())
+    found = []
+    for ep in entry_points(group="ilog"):
+        dist = ep.dist
+        if dist is not None and os.path.realpath(str(dist.locate_file(""))) == here:
+            continue
+        found.append((ep, dist))
+    return sorted(found, key=lambda pair: pair[0].name)
+
+
+def _load_entry_points(host: PluginHost, wanted: set[str] | None) -> None:
+    for ep, dist in _ilog_entry_points():
         if wanted is not None and ep.name not in wanted:
             continue
-        dist = getattr(ep, "dist", None)
         try:
             plugin = ep.load()
         except Exception as exc:
             raise PluginError(f"plugin {ep.name} ({ep.value}) failed to import: {_describe(exc)}") from None
-        host.register(plugin, ep.name, "entry point", ep.value,
-                      dist.version if dist is not None else None)
+        host.register(plugin, ep.name, "entry point", ep.value, dist)  # its version is read when asked
 
 
 def _load_directory(host: PluginHost, directory: Path, wanted: set[str] | None) -> None:
@@ -182,7 +225,13 @@ def make_plugin_host(*, entrypoints: bool = True, plugins_dir: Path | None = Non
             _load_entry_points(host, wanted)
         if plugins_dir is not None:
             _load_directory(host, Path(plugins_dir), wanted)
+        if wanted and entrypoints and plugins_dir is not None:  # looked everywhere
+            missing = sorted(wanted - set(host.info))
+            if missing:
+                raise PluginError(f"ILOG_LOAD_PLUGINS names plugin {missing[0]!r}, which is not installed "
+                                  "(see `ilog plugins`)")
     for index, plugin in enumerate(plugins):
-        host.register(plugin, getattr(plugin, "__name__", None) or f"plugin-{index}", "in-process")
+        name = getattr(plugin, "__name__", None) or type(plugin).__name__
+        host.register(plugin, f"{name}-{index}" if name in host.info else name, "in-process")
     host.check()
     return host

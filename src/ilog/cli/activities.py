@@ -1,9 +1,226 @@
-"""Open activities, postponed interactions, timeline, attachments and statistics (issue #6)."""
+"""Open activities, postponed interactions, timeline, attachments and statistics (issue #6):
+``ilog postponed``, ``ilog resume``, ``ilog timeline``, ``ilog stats`` and ``ilog attachment``."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from ..output import render, render_record
+from . import FormatOpt, say, state
+from .interactions import ENTRY_TABLE, print_result
+
+TIMELINE_TABLE = ["entry_no", "date", "kind", "flow", "subject", "state", "document"]
+ATTACHMENT_FIELDS = ["entry_no", "attachment_id", "name", "media_type", "size", "sha256"]
+
+attachment_app = typer.Typer(name="attachment", help="Files stored with entries.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
+    for name, function in (("postponed", postponed), ("resume", resume), ("timeline", timeline),
+                           ("stats", stats)):
+        app.command(name)(function)
+    app.add_typer(attachment_app)
+
+
+def postponed(
+    ctx: typer.Context,
+    contact: Annotated[str | None, typer.Argument(help="Only this contact's.")] = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only the current user's.")] = False,
+    user_id: Annotated[str | None, typer.Option("--user", help="Only those saved by this user id.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many.")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """List postponed interactions, waiting to be logged with ilog resume.
+
+    Example: ilog postponed --mine
+    """
+    from ..records import INTERACTION_FIELDS
+    from .interactions import make_filter
+
+    logbook = state(ctx).logbook
+    flt = make_filter(contact_no=contact, user_id=logbook.user if mine else user_id, limit=limit)
+    flt.postponed = "only"
+    render((e.to_dict() for e in logbook.find(flt)), fmt, INTERACTION_FIELDS, table_columns=ENTRY_TABLE,
+           empty="ilog: no postponed interactions")
+
+
+def resume(
+    ctx: typer.Context,
+    entry: Annotated[int, typer.Argument(help="Entry number of a postponed interaction.")],
+    subject: Annotated[str | None, typer.Option("--subject", help="Subject.")] = None,
+    date: Annotated[str | None, typer.Option("--date", help="When it happened (default: as saved).")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="Duration in minutes.")] = None,
+    cost: Annotated[float | None, typer.Option("--cost", help="Cost.")] = None,
+    flow: Annotated[str | None, typer.Option("--flow", help="outbound, inbound, none.")] = None,
+    initiated_by: Annotated[str | None, typer.Option("--initiated-by", help="us, them, none.")] = None,
+    evaluation: Annotated[str | None, typer.Option("--evaluation", help="very-positive ... very-negative, none.")] = None,
+    attempt_failed: Annotated[bool | None, typer.Option("--attempt-failed/--attempt-succeeded", help="Whether the attempt failed.")] = None,
+    salesperson: Annotated[str | None, typer.Option("--salesperson", help="Salesperson code.")] = None,
+    campaign: Annotated[str | None, typer.Option("--campaign", help="Campaign number.")] = None,
+    due: Annotated[str | None, typer.Option("--due", help="Due date: log it as an open activity.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the entry number.")] = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Log a postponed interaction, with any values changed; prints its entry number.
+
+    Example: ilog resume 42 --subject "Quote sent" --evaluation positive
+    """
+    from ..dates import parse_datetime
+    from ..records import check_code
+
+    result = state(ctx).logbook.resume(
+        entry, subject=subject, occurred_at=parse_datetime(date) if date else None, duration_min=duration,
+        cost=cost, flow=flow, initiated_by=initiated_by, evaluation=evaluation, attempt_failed=attempt_failed,
+        salesperson_code=check_code(salesperson, "salesperson code") if salesperson else None,
+        campaign_no=check_code(campaign, "campaign number") if campaign else None,
+        due_at=parse_datetime(due) if due else None,
+    )
+    if fmt == "table":
+        print(result.entry_no)
+        if not quiet:
+            say(f"ilog: logged postponed entry {result.entry_no}")
+    else:
+        print_result(result, fmt, quiet)
+
+
+def timeline(
+    ctx: typer.Context,
+    contact: Annotated[str, typer.Argument(help="Contact number (a company includes its persons).")],
+    no_rollup: Annotated[bool, typer.Option("--no-rollup", help="For a company, only its own entries.")] = False,
+    include_cancelled: Annotated[bool, typer.Option("--include-cancelled", help="Cancelled entries too.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many entries.")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """A contact's history, newest first; a company's includes its persons' (named).
+
+    Example: ilog timeline C1 --limit 20
+    """
+    from ..timeline import TIMELINE_FIELDS
+
+    contact_record, rows = state(ctx).logbook.timeline(contact, rollup=not no_rollup, limit=limit,
+                                                       include_cancelled=include_cancelled)
+    if fmt != "table":
+        render(rows, fmt, TIMELINE_FIELDS)
+        return
+    columns = list(TIMELINE_TABLE)
+    if contact_record.type == "company" and not no_rollup:
+        columns.insert(2, "person")
+    for row in rows:
+        row["date"] = row["occurred_at"]
+        row["document"] = " ".join(p for p in (row["document_type"], row["document_no"]) if p)
+        if row["occurrence"] and row["occurrence"] > 1:
+            row["document"] += f" ({row['occurrence']})"
+        row["person"] = row["contact_name"] if row["contact_no"] != contact_record.no else ""
+        if row["state"] == "open" and row["due_at"] is not None:
+            from ..dates import to_local
+
+            row["state"] = f"open, due {to_local(row['due_at']):%Y-%m-%d}"
+    render(rows, fmt, columns, empty=f"ilog: no entries for {contact_record.no} ({contact_record.name})")
+
+
+def stats(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option("--by", help="template, group, contact, company, user or month.")] = "template",
+    date_from: Annotated[str | None, typer.Option("--from", help="Entries on or after this date.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Entries on or before this date.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many rows.")] = None,
+    chart: Annotated[bool, typer.Option("--chart", help="Draw a bar chart in the terminal.")] = False,
+    measure: Annotated[str, typer.Option("--measure", help="What --chart draws: count, cost or duration.")] = "count",
+    fmt: FormatOpt = "table",
+) -> None:
+    """Count, cost and duration of the log (cancelled and postponed entries left out).
+
+    Example: ilog stats --by month --from 2026-01-01 --chart
+    """
+    from ..dates import parse_datetime
+    from ..errors import BadValue
+    from ..output import render_bar_chart
+    from ..records import check_choice
+    from ..stats import stats_columns
+
+    measure = check_choice(measure, ("count", "cost", "duration"), "measure")
+    if chart and fmt != "table":
+        raise BadValue("--chart draws for people: use it without --format")
+    rows = state(ctx).logbook.stats(
+        by, date_from=parse_datetime(date_from) if date_from else None,
+        date_to=parse_datetime(date_to, end_of_day=True) if date_to else None, limit=limit)
+    columns = stats_columns(by)
+    key = columns[0]
+    if chart:
+        value = "duration_min" if measure == "duration" else measure
+        render_bar_chart(rows, key, value, empty="ilog: no entries")
+        return
+    if fmt == "table":
+        rows = [{**row, key: "(none)"} if row[key] is None else row for row in rows]
+    render(rows, fmt, columns, empty="ilog: no entries")
+
+
+@attachment_app.command("get")
+def attachment_get(
+    ctx: typer.Context,
+    entry: Annotated[int, typer.Argument(help="Entry number.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write, or a directory to write the stored name in (default: stdout).")] = None,
+) -> None:
+    """Write an entry's attached file back, byte for byte.
+
+    Example: ilog attachment get 42 --out ./invoices/
+    """
+    from ..attachments import safe_file_name
+    from ..errors import BadValue, IlogError
+
+    found = state(ctx).logbook.attachment(entry)
+    content = bytes(found["content"])
+    if out is None:
+        stdout = sys.stdout
+        if stdout.isatty() and not str(found["media_type"]).startswith("text/"):
+            raise BadValue(f"{found['name']} is a {found['media_type']} file: use --out FILE or redirect stdout")
+        stdout.flush()
+        stdout.buffer.write(content)
+        stdout.buffer.flush()
+        return
+    target = out / safe_file_name(found["name"], f"attachment-{found['id']}") if out.is_dir() else out
+    try:
+        target.write_bytes(content)
+    except OSError as exc:
+        raise IlogError(f"cannot write {target}: {exc.strerror}") from None
+    say(f"ilog: wrote {target} ({len(content)} bytes)")
+
+
+@attachment_app.command("show")
+def attachment_show(
+    ctx: typer.Context,
+    entry: Annotated[int, typer.Argument(help="Entry number.")],
+    fmt: FormatOpt = "table",
+) -> None:
+    """Show the name, media type, size and checksum of an entry's attached file.
+
+    Example: ilog attachment show 42
+    """
+    found = state(ctx).logbook.attachment(entry)
+    record = {"entry_no": entry, "attachment_id": found["id"], **{k: found[k] for k in ATTACHMENT_FIELDS[2:]}}
+    render_record(record, fmt, ATTACHMENT_FIELDS)
+
+
+def contact_stats_lines(stats: dict[str, Any], documents: list[dict[str, Any]]) -> list[str]:
+    """The lines ``ilog contact show`` prints under the contact's fields."""
+    from ..dates import to_local
+    from ..output import _cell
+
+    last = stats["last_contacted"]
+    lines = [
+        f"statistics  {stats['count']} entries, cost {_cell(stats['cost'])}, "
+        f"{_cell(stats['duration_min'])} min, {stats['open_activities']} open",
+        f"last contacted  {to_local(last):%Y-%m-%d %H:%M}" if last else "last contacted  never",
+    ]
+    if documents:
+        lines.append("recent documents:")
+        for doc in documents:
+            what = " ".join(p for p in (doc["document_type"], doc["document_no"]) if p)
+            occurrence = f" (occurrence {doc['occurrence']})" if (doc["occurrence"] or 1) > 1 else ""
+            lines.append(f"  {to_local(doc['occurred_at']):%Y-%m-%d}  {what}{occurrence}  entry {doc['entry_no']}")
+    return lines

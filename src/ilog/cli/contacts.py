@@ -85,13 +85,22 @@ def list_(
 
 @contact_app.command("show")
 def show(ctx: typer.Context, no: Annotated[str, typer.Argument(help="Contact number.")], fmt: FormatOpt = "table") -> None:
-    """Show one contact.
+    """Show one contact, its statistics and its most recent documents (a company's with its persons').
 
     Example: ilog contact show CT000001
     """
-    logbook = state(ctx).logbook
-    contact = logbook.contacts.get(no)
-    render_record(contact.to_dict(), fmt, CONTACT_COLUMNS)
+    from .activities import contact_stats_lines
+
+    overview = state(ctx).logbook.contact_overview(no)
+    record, stats, documents = overview["contact"].to_dict(), overview["stats"], overview["recent_documents"]
+    if fmt == "table":
+        render_record(record, fmt, CONTACT_COLUMNS, extra_lines=contact_stats_lines(stats, documents))
+    elif fmt == "csv":
+        record.update({f"stats_{k}": v for k, v in stats.items()})
+        render_record(record, fmt, [*CONTACT_COLUMNS, *(f"stats_{k}" for k in stats)])
+    else:
+        record.update(stats=stats, recent_documents=documents)
+        render_record(record, fmt, [*CONTACT_COLUMNS, "stats", "recent_documents"])
 
 
 @contact_app.command("edit")

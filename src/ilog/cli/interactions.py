@@ -99,12 +99,17 @@ def interact(
     campaign: Annotated[str | None, typer.Option("--campaign", help="Campaign number.")] = None,
     key: Annotated[str | None, typer.Option("--key", help="Idempotency key: a retry with the same key records nothing new.")] = None,
     attach: Annotated[Path | None, typer.Option("--attach", help="File to store with this entry.")] = None,
+    due: Annotated[str | None, typer.Option("--due", help="Due date: record an open activity.")] = None,
+    open_: Annotated[bool, typer.Option("--open", help="Record an open task or meeting (no due date needed).")] = False,
+    postpone: Annotated[bool, typer.Option("--postpone", help="Save it unfinished, to log later with ilog resume.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the entry number.")] = False,
     fmt: FormatOpt = "table",
 ) -> None:
     """Log one interaction with a contact; prints the new entry number.
 
     Example: ilog interact CT000001 -t CALL --subject "Asked for a quote" --duration 12
+
+    Example: ilog interact -t TODO --subject "Send the price list" --due tomorrow
     """
     from ..dates import parse_datetime
     from ..records import check_code
@@ -115,14 +120,17 @@ def interact(
         raise BadValue("give --template CODE (or --kind for an entry without a template)")
     result = state(ctx).logbook.interact(
         contact, template, attach=attach, subject=subject,
-        occurred_at=parse_datetime(date) if date else None,
+        occurred_at=parse_datetime(date) if date is not None else None,
         duration_min=duration, cost=cost, flow=flow, initiated_by=initiated_by, kind=kind,
         evaluation=evaluation, attempt_failed=attempt_failed,
         salesperson_code=check_code(salesperson, "salesperson code") if salesperson else None,
         document_type=document_type, document_no=document_no,
         campaign_no=check_code(campaign, "campaign number") if campaign else None, idempotency_key=key,
+        due_at=parse_datetime(due) if due else None, open_activity=open_, postponed=True if postpone else None,
     )
     print_result(result, fmt, quiet)
+    if postpone and fmt == "table" and not quiet and result.created:
+        say(f"ilog: entry {result.entry_no} is postponed: log it with `ilog resume {result.entry_no}`")
 
 
 def log(
@@ -142,22 +150,41 @@ def log(
     cancelled: Annotated[bool, typer.Option("--cancelled", help="Only cancelled entries.")] = False,
     include_cancelled: Annotated[bool, typer.Option("--include-cancelled", help="Cancelled entries too.")] = False,
     evaluation: Annotated[str | None, typer.Option("--evaluation", help="Entries with this evaluation.")] = None,
+    open_: Annotated[bool, typer.Option("--open", help="Only open activities.")] = False,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only open activities past their due date.")] = False,
+    due_before: Annotated[str | None, typer.Option("--due-before", help="Only activities due before this date.")] = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only the current user's entries (--user of ilog, ILOG_USER).")] = False,
+    postponed: Annotated[bool, typer.Option("--postponed", help="Only postponed entries (left out otherwise).")] = False,
     limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many entries.")] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """List interaction log entries, newest first.
 
     Example: ilog log CT000001 --rollup --from -90d --format json
+
+    Example: ilog log --open --mine
     """
+    logbook = state(ctx).logbook
+    if mine:
+        if user_id is not None and user_id != logbook.user:
+            from ..errors import BadValue
+
+            raise BadValue(f"--mine means user {logbook.user!r}: do not combine it with --user {user_id}")
+        user_id = logbook.user
     flt = make_filter(contact_no=contact, rollup=rollup, company_no=company, template_code=template,
                       group_code=group, kind=kind, document_no=document_no, segment_no=segment,
                       user_id=user_id, date_from=date_from, date_to=date_to, text=search,
-                      evaluation=evaluation, limit=limit)
+                      evaluation=evaluation, overdue=overdue, due_before=due_before,
+                      state="open" if open_ else None, limit=limit)
     flt.cancelled = "only" if cancelled else "include" if include_cancelled else "exclude"
+    flt.postponed = "only" if postponed else "exclude"
     from ..records import INTERACTION_FIELDS
 
-    entries = state(ctx).logbook.find(flt)
-    render((e.to_dict() for e in entries), fmt, INTERACTION_FIELDS, table_columns=ENTRY_TABLE,
+    entries = logbook.find(flt)
+    columns = ENTRY_TABLE
+    if open_ or overdue or due_before:
+        columns = [*ENTRY_TABLE[:-1], "due_at", ENTRY_TABLE[-1]]
+    render((e.to_dict() for e in entries), fmt, INTERACTION_FIELDS, table_columns=columns,
            empty="ilog: no entries")
 
 

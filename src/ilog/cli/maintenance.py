@@ -6,15 +6,16 @@ from typing import Annotated
 
 import typer
 
-from ..output import render, render_record
+from ..output import plain, render, render_record
 from . import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
 
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
-    db_app = typer.Typer(name="db", help="Database schema: status and upgrade.", no_args_is_help=True)
+    db_app = typer.Typer(name="db", help="Database schema: status, upgrade, copy.", no_args_is_help=True)
     db_app.command("status")(db_status)
     db_app.command("upgrade")(db_upgrade)
+    db_app.command("copy")(db_copy)
     app.add_typer(db_app)
     config_app = typer.Typer(name="config", help="Effective configuration.", no_args_is_help=True)
     config_app.command("show")(config_show)
@@ -42,18 +43,19 @@ def init(ctx: typer.Context) -> None:
 
 
 def db_status(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
-    """Show the database URL, its schema version and this ilog's.
+    """Show the database URL, its schema version, this ilog's, and when the schema changed.
 
     Example: ilog db status --format json
     """
-    from ..models import SCHEMA_VERSION
+    from ..migrations import status
 
-    logbook = state(ctx).logbook
-    version = logbook.db.schema_version()
-    status = ("not initialised" if version is None else "up to date" if version == SCHEMA_VERSION
-              else "needs upgrade (ilog init)" if version < SCHEMA_VERSION else "newer than this ilog")
-    render_record({"database": logbook.db.masked_url, "backend": logbook.db.dialect,
-                   "schema_version": version, "ilog_schema_version": SCHEMA_VERSION, "status": status}, fmt)
+    info = status(state(ctx).logbook.db)
+    if fmt != "table":
+        render_record(info, fmt)
+        return
+    lines = ["history:"] + [f"  version {h['version']}: {h['action']} {plain(h['applied_at'])} "
+                            f"by ilog {h['ilog_version']}" for h in info["history"]]
+    render_record(info, fmt, [k for k in info if k != "history"], extra_lines=lines if info["history"] else ())
 
 
 def db_upgrade(ctx: typer.Context) -> None:
@@ -62,6 +64,32 @@ def db_upgrade(ctx: typer.Context) -> None:
     Example: ilog db upgrade
     """
     init(ctx)
+
+
+def db_copy(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="SRC", help="Database URL or SQLite file to copy from.")],
+    target: Annotated[str, typer.Argument(metavar="DST", help="Database URL or SQLite file to copy into (empty or new).")],
+    fmt: FormatOpt = "table",
+) -> None:
+    """Copy every entry, contact, template, key and number series into a new database.
+
+    Entry numbers, links, idempotency keys, document occurrences and attachments stay
+    as they are, and numbering goes on where SRC stopped. DST must be empty (or just
+    created by ilog init). Stop writers on SRC while it runs.
+
+    Example: ilog db copy ~/.local/share/ilog/ilog.db postgresql://ilog@db.example/ilog
+    """
+    from ..db import Database
+    from ..dbcopy import copy_database
+
+    settings = state(ctx).settings
+    timeouts = {"busy_timeout": float(settings.get("busy_timeout")),
+                "connect_timeout": float(settings.get("connect_timeout"))}
+    src, dst = Database(source, **timeouts), Database(target, **timeouts)
+    counts = copy_database(src, dst)
+    render([{"table": name, "rows": count} for name, count in counts.items()], fmt, ["table", "rows"])
+    say(f"ilog: copied {sum(counts.values())} rows from {src.masked_url} to {dst.masked_url}")
 
 
 def config_show(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
@@ -78,6 +106,9 @@ def config_show(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
         if name == "database_url" and value:
             value = mask_url(str(value))
         rows.append({"setting": name, "value": value, "source": settings.sources.get(name)})
+    if fmt == "table":  # one line a setting, nothing cut short: sources are paths, URLs are long
+        render_record({r["setting"]: f"{'' if r['value'] is None else r['value']}  ({r['source']})" for r in rows})
+        return
     render(rows, fmt, ["setting", "value", "source"])
 
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""A print hook for ERP scripts written in Python: record a document event in-process.
+
+    python print_hook.py sales.invoice INV-1042 --contact CT000001 --file INV-1042.pdf
+    python print_hook.py sales.invoice INV-1042 --ref 10000 --key print-job-7781
+
+It calls the public API (``ilog.record_event``), which takes the same path as ``ilog event``:
+the template setup, every installed plugin (``resolve_contact`` for ``--ref``, enrichment,
+validation, ``interaction_saved``), the occurrence count and the idempotency key. In a
+long-running ERP process, keep one ``ilog.open()`` logbook and call
+``logbook.record_event(...)`` for each document instead.
+
+Prints the entry number (nothing when no template is set up for the event); exit status 0
+recorded or nothing to record, 1 refused, 2 bad value, as ``ilog event``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+
+import ilog
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("event", help="document event, e.g. sales.invoice")
+    parser.add_argument("document_no", help="document number")
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--contact", help="ilog contact number")
+    who.add_argument("--ref", help="ERP customer number a plugin resolves")
+    parser.add_argument("--file", help="the printed or sent file, attached to the entry")
+    parser.add_argument("--key", help="idempotency key (default: a hash of the file)")
+    parser.add_argument("--db", help="database URL (default: the configured one)")
+    args = parser.parse_args(argv)
+
+    key = args.key
+    if key is None and args.file:
+        with open(args.file, "rb") as handle:
+            key = f"{args.event}:{args.document_no}:{hashlib.sha256(handle.read()).hexdigest()}"
+    try:
+        result = ilog.record_event(args.event, args.document_no, url=args.db, contact_no=args.contact,
+                                   ref=args.ref, attach=args.file, key=key)
+    except ilog.IlogError as exc:
+        print(f"ilog: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if result.entry_no is None:
+        print(f"ilog: {result.message}", file=sys.stderr)
+        return 0
+    print(result.entry_no)
+    if not result.created:
+        print(f"ilog: already recorded as entry {result.entry_no}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

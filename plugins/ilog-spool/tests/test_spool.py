@@ -1,0 +1,204 @@
+"""ilog-spool, installed: ``ilog spool scan`` through the real CLI, with the plugin loaded
+from its ``ilog`` entry point, on a real database (SQLite, or PostgreSQL when
+``ILOG_TEST_DATABASE_URL`` names a server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+PG_BASE = os.environ.get("ILOG_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(autouse=True)
+def env(tmp_path, monkeypatch):
+    """An isolated ilog home; only this plugin loads, from its entry point."""
+    for name in list(os.environ):
+        if name.startswith("ILOG_") and name != "ILOG_TEST_DATABASE_URL":
+            monkeypatch.delenv(name)
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("ILOG_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ILOG_SYSTEM_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("ILOG_USER", "erp")
+    monkeypatch.setenv("ILOG_LOAD_PLUGINS", "spool")
+
+
+@pytest.fixture
+def db_url(tmp_path, monkeypatch):
+    if not PG_BASE.startswith("postgres"):
+        url = str(tmp_path / "ilog.db")
+        monkeypatch.setenv("ILOG_DATABASE_URL", url)
+        yield url
+        return
+    import sqlalchemy as sa
+
+    from ilog.db import normalise_url
+
+    name = f"ilog_spool_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(normalise_url(PG_BASE), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(normalise_url(PG_BASE)).set(database=name).render_as_string(hide_password=False)
+    monkeypatch.setenv("ILOG_DATABASE_URL", url)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def ilog(*args, ok=True):
+    """The installed command line, in-process: plugins discovered as ``ilog`` itself discovers them."""
+    from typer.testing import CliRunner
+
+    from ilog.cli import build_app
+    from ilog.plugins import make_plugin_host
+
+    result = CliRunner().invoke(build_app(make_plugin_host()), [str(a) for a in args], catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, f"ilog {args} -> {result.exit_code}: {result.stderr}"
+    return result
+
+
+@pytest.fixture
+def world(db_url):
+    ilog("init")
+    ilog("contact", "add", "Rossi SpA", "--no", "C1", "--type", "company", "--external-id", "10000")
+    ilog("template", "add", "INVOICE", "-d", "Sales invoice", "--kind", "letter", "--flow", "outbound")
+    ilog("template", "setup", "sales.invoice", "INVOICE")
+    return db_url
+
+
+@pytest.fixture
+def spool(tmp_path):
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    return folder
+
+
+def drop(folder: Path, name: str, meta: dict | None = None, content: bytes | None = None) -> Path:
+    pdf = folder / name
+    pdf.write_bytes(content or b"%PDF-1.4 " + name.encode())
+    if meta is not None:
+        pdf.with_suffix(".json").write_text(json.dumps(meta))
+    return pdf
+
+
+def entries():
+    return json.loads(ilog("log", "-f", "json").stdout)
+
+
+def test_the_plugin_is_installed_with_its_entry_point(db_url):
+    rows = json.loads(ilog("plugins", "-f", "json").stdout)
+    assert [(r["name"], r["source"], r["version"], r["hooks"]) for r in rows] == [
+        ("spool", "entry point", "0.1.0", ["register_commands"])]
+
+
+def test_scan_records_sidecar_and_file_name_documents(world, spool):
+    drop(spool, "INV-1042.pdf", {"event": "sales.invoice", "document_no": "INV-1042", "contact": "c1",
+                                 "version": 2, "date": "2026-03-04T10:00:00+00:00", "subject": "Invoice INV-1042"})
+    drop(spool, "sales.invoice__INV-1043__C1.pdf")
+    run = ilog("spool", "scan", spool)
+    assert run.stdout.split() == ["1", "2"]
+    assert "2 recorded, 0 already recorded, 0 with no template set up, 0 failed" in run.stderr
+    by_doc = {e["document_no"]: e for e in entries()}
+    first, second = by_doc["INV-1042"], by_doc["INV-1043"]
+    assert (first["contact_no"], first["version_no"], first["subject"], first["template_code"]) == (
+        "C1", 2, "Invoice INV-1042", "INVOICE")
+    assert first["occurred_at"].startswith("2026-03-04") and first["attachment_id"] is not None
+    assert first["idempotency_key"].startswith("spool:") and second["source"] == "event"
+    assert sorted(p.name for p in spool.iterdir()) == ["processed"]
+    assert sorted(p.name for p in (spool / "processed").iterdir()) == [
+        "INV-1042.json", "INV-1042.pdf", "sales.invoice__INV-1043__C1.pdf"]
+
+
+def test_rerun_records_nothing_twice(world, spool):
+    pdf = drop(spool, "sales.invoice__INV-1__C1.pdf")
+    kept = pdf.read_bytes()
+    assert ilog("spool", "scan", spool).stdout == "1\n"
+    # a crash after the record but before the move: the file is still there on the next run
+    pdf.write_bytes(kept)
+    run = ilog("spool", "scan", spool)
+    assert run.stdout == "" and "0 recorded, 1 already recorded" in run.stderr
+    assert len(entries()) == 1
+    assert sorted(p.name for p in (spool / "processed").iterdir()) == [
+        "sales.invoice__INV-1__C1.1.pdf", "sales.invoice__INV-1__C1.pdf"]
+    # a reprint (new content) of the same document is a second occurrence
+    drop(spool, "sales.invoice__INV-1__C1.pdf", content=b"%PDF-1.4 reprint")
+    ilog("spool", "scan", spool)
+    assert sorted(e["occurrence"] for e in entries()) == [1, 2]
+
+
+def test_failed_documents_go_aside_with_a_reason(world, spool):
+    drop(spool, "nothing-to-go-by.pdf")
+    drop(spool, "bad.pdf", {"event": "sales.invoice", "document_no": "INV-9", "contact": "NOPE"})
+    drop(spool, "typo.pdf", {"event": "sales.invoice", "document_no": "INV-9", "contact": "C1", "subjet": "x"})
+    drop(spool, "sales.invoice__INV-2__C1.pdf")
+    run = ilog("spool", "scan", spool, ok=False)
+    assert run.exit_code == 1 and run.stdout == "1\n"
+    assert run.stderr.splitlines()[-1] == f"ilog: error: 3 document(s) could not be recorded: see {spool / 'failed'}"
+    failed = spool / "failed"
+    assert sorted(p.name for p in failed.iterdir()) == [
+        "bad.json", "bad.pdf", "bad.pdf.reason.txt", "nothing-to-go-by.pdf", "nothing-to-go-by.pdf.reason.txt",
+        "typo.json", "typo.pdf", "typo.pdf.reason.txt"]
+    assert "unknown contact 'NOPE'" in (failed / "bad.pdf.reason.txt").read_text()
+    assert "'subjet'" in (failed / "typo.pdf.reason.txt").read_text()
+    assert "EVENT__DOCUMENT-NO__CUSTOMER" in (failed / "nothing-to-go-by.pdf.reason.txt").read_text()
+    assert [e["document_no"] for e in entries()] == ["INV-2"]
+
+
+def test_customer_in_the_file_name_may_be_a_reference_a_plugin_resolves(world, spool, tmp_path, monkeypatch):
+    plugins_dir = tmp_path / "plugins"
+    plugins_dir.mkdir()
+    (plugins_dir / "erp.py").write_text(
+        "import ilog\n\n@ilog.hookimpl\ndef resolve_contact(ref):\n    return {'10000': 'C1'}.get(ref)\n")
+    monkeypatch.setenv("ILOG_PLUGINS_DIR", str(plugins_dir))
+    monkeypatch.setenv("ILOG_LOAD_PLUGINS", "spool,erp")
+    from ilog.config import load_settings
+    from ilog.plugins import make_plugin_host
+    from typer.testing import CliRunner
+
+    from ilog.cli import build_app
+
+    drop(spool, "sales.invoice__INV-5__10000.pdf")
+    drop(spool, "x.pdf", {"event": "sales.invoice", "document_no": "INV-6", "ref": "10000"})
+    host = make_plugin_host(plugins_dir=load_settings().plugins_dir)
+    run = CliRunner().invoke(build_app(host), ["spool", "scan", str(spool)])
+    assert run.exit_code == 0, run.stderr
+    assert {(e["document_no"], e["contact_no"]) for e in entries()} == {("INV-5", "C1"), ("INV-6", "C1")}
+
+
+def test_unmapped_event_records_nothing_and_moves_on(world, spool):
+    drop(spool, "sales.quote__Q-1__C1.pdf")
+    run = ilog("spool", "scan", spool)
+    assert run.stdout == "" and "no template is set up for event 'sales.quote'" in run.stderr
+    assert entries() == [] and (spool / "processed" / "sales.quote__Q-1__C1.pdf").exists()
+
+
+def test_dry_run_changes_nothing(world, spool):
+    drop(spool, "sales.invoice__INV-1__C1.pdf")
+    run = ilog("spool", "scan", spool, "--dry-run")
+    assert "would record sales.invoice__INV-1__C1.pdf" in run.stderr
+    assert entries() == [] and sorted(p.name for p in spool.iterdir()) == ["sales.invoice__INV-1__C1.pdf"]
+
+
+def test_missing_folder_is_a_bad_value(world, tmp_path):
+    run = ilog("spool", "scan", tmp_path / "nope", ok=False)
+    assert run.exit_code == 2 and run.stderr.startswith("ilog: error: spool folder")
+
+
+def test_installed_console_script(world, spool):
+    """The ``ilog`` executable finds the plugin through its entry point."""
+    drop(spool, "sales.invoice__INV-77__C1.pdf")
+    exe = Path(sys.executable).with_name("ilog")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "ilog"]
+    run = subprocess.run([*command, "spool", "scan", str(spool)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "1\n" and "1 recorded" in run.stderr

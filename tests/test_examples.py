@@ -1,0 +1,103 @@
+"""The files in examples/ for document events run as documented, on a real database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture
+def world(sample):
+    sample.ok("contact", "edit", "C1", "--external-id", "10000", "--salesperson", "JO")
+    sample.ok("template", "setup", "sales.invoice", "INVOICE")
+    return sample
+
+
+def env_for(db_url: str, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "ILOG_DATABASE_URL": db_url, **extra}
+    scripts = str(Path(sys.executable).parent)
+    env["PATH"] = scripts + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.mark.skipif(shutil.which("sh") is None or shutil.which("sha256sum") is None, reason="needs sh and sha256sum")
+def test_shell_print_hook(world, db_url, tmp_path):
+    pdf = tmp_path / "INV-1042.pdf"
+    pdf.write_bytes(b"%PDF-1.4 invoice 1042")
+    hook = [str(EXAMPLES / "print-hook.sh"), "sales.invoice", "INV-1042", "P1", str(pdf)]
+    first = run(hook, env_for(db_url))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "1\n"
+    retry = run(hook, env_for(db_url))  # the ERP retries the same print: nothing new
+    assert (retry.returncode, retry.stdout) == (0, "1\n")
+    entry = world.ok("show", "1", "-f", "json").json()
+    assert (entry["document_no"], entry["contact_no"], entry["template_code"]) == ("INV-1042", "P1", "INVOICE")
+    assert entry["attachment_id"] is not None
+    job = run([*hook[:4]], env_for(db_url, ERP_PRINT_JOB="7781"))
+    assert job.stdout == "2\n" and world.ok("show", "2", "-f", "json").json()["occurrence"] == 2
+    unmapped = run([str(EXAMPLES / "print-hook.sh"), "sales.shipment", "SH-1", "P1"], env_for(db_url))
+    assert (unmapped.returncode, unmapped.stdout) == (0, "") and "no template is set up" in unmapped.stderr
+    refused = run([str(EXAMPLES / "print-hook.sh"), "sales.invoice", "INV-9", "NOPE"], env_for(db_url))
+    assert refused.returncode == 1 and refused.stderr == "ilog: error: unknown contact 'NOPE'\n"
+    usage = run([str(EXAMPLES / "print-hook.sh"), "sales.invoice"], env_for(db_url))
+    assert usage.returncode == 2 and "usage:" in usage.stderr
+
+
+def test_python_print_hook(world, db_url, tmp_path):
+    pdf = tmp_path / "INV-7.pdf"
+    pdf.write_bytes(b"%PDF-1.4 invoice 7")
+    hook = [sys.executable, str(EXAMPLES / "print_hook.py"), "sales.invoice", "INV-7", "--contact", "P2",
+            "--file", str(pdf)]
+    first = run(hook, env_for(db_url))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "1\n"
+    retry = run(hook, env_for(db_url))
+    assert retry.stdout == "1\n" and "already recorded as entry 1" in retry.stderr
+    entry = world.ok("show", "1", "-f", "json").json()
+    assert (entry["contact_no"], entry["document_no"], entry["source"]) == ("P2", "INV-7", "event")
+    unresolved = run([*hook[:4], "--ref", "10000"], env_for(db_url))
+    assert unresolved.returncode == 1 and "cannot resolve reference '10000'" in unresolved.stderr
+    # with the ERP plugin in the plugins directory, --ref works in-process too
+    env = env_for(db_url, ILOG_PLUGINS_DIR=str(EXAMPLES / "plugins"))
+    env.pop("ILOG_LOAD_PLUGINS", None)
+    resolved = run([*hook[:4], "--ref", "C010000"], env)
+    assert resolved.returncode == 0, resolved.stderr
+    entry = world.ok("show", resolved.stdout.strip(), "-f", "json").json()
+    assert (entry["contact_no"], entry["salesperson_code"]) == ("C1", "JO")
+
+
+def test_erp_customers_plugin(world, db_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from ilog.cli import build_app
+    from ilog.plugins import make_plugin_host
+
+    monkeypatch.setenv("ILOG_LOAD_PLUGINS", "erp_customers")
+    host = make_plugin_host(entrypoints=False, plugins_dir=EXAMPLES / "plugins")
+    assert host.info["erp_customers"].hooks == ["enrich_interaction", "resolve_contact"]
+    app = build_app(host)
+
+    def event(*args: str):
+        result = CliRunner().invoke(app, ["--db", db_url, "event", "sales.invoice", *args, "-q"])
+        assert result.exit_code == 0, result.stderr
+        return world.ok("show", result.stdout.strip(), "-f", "json").json()
+
+    for ref in ("10000", "C10000", "C-010000"):
+        entry = event("--document-no", f"INV-{ref}", "--ref", ref)
+        assert (entry["contact_no"], entry["salesperson_code"]) == ("C1", "JO")
+    # a person's document entry gets the company's salesperson; a given contact is left alone
+    assert event("--document-no", "INV-P", "--contact", "P1")["salesperson_code"] == "JO"
+    assert event("--document-no", "INV-L", "--contact", "P3")["salesperson_code"] is None
+    result = CliRunner().invoke(app, ["--db", db_url, "event", "sales.invoice", "--document-no", "X", "--ref", "99"])
+    assert result.exit_code == 1 and "cannot resolve reference '99'" in result.stderr

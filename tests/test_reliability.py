@@ -1,0 +1,373 @@
+"""Reliability under load, purges and crashes, on the backend under test.
+
+- concurrent writer processes lose nothing, duplicate nothing and never show "database is locked";
+- an idempotency key outlives the purge of its entry;
+- ``kill -9`` at random moments of a purge, a segment log and an import leaves a consistent
+  database that the next run completes.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import BACKEND
+from helpers.proc import env, ilog, script
+
+WRITERS = 8
+PER_WRITER = 200
+
+
+def _world(logbook) -> None:
+    logbook.contacts.add("Rossi SpA", no="C1", type="company")
+    logbook.contacts.add("Mario Rossi", no="P1", company_no="C1")
+    logbook.templates.add("CALL", description="Phone call", kind="phone-call")
+    logbook.templates.add("INVOICE", description="Sales invoice", kind="letter")
+    logbook.templates.set_event("sales.invoice", "INVOICE")
+
+
+def _rows(logbook, table: sa.Table) -> list[dict]:
+    with logbook.db.read() as conn:
+        return [dict(r) for r in conn.execute(sa.select(table)).mappings()]
+
+
+def _integrity_ok(logbook) -> None:
+    if logbook.db.is_sqlite:
+        with logbook.db.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+
+
+# -- 1. concurrent writers ------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_concurrent_writers_lose_and_duplicate_nothing(logbook, db_url, tmp_path):
+    from ilog import models
+
+    _world(logbook)
+    start = tmp_path / "go"
+    procs = [subprocess.Popen(script("writer.py", db_url, w, PER_WRITER, start), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env(), text=True) for w in range(WRITERS)]
+    time.sleep(0.5)  # let every writer import and open its database
+    began = time.monotonic()
+    start.touch()
+    outputs = [p.communicate(timeout=180) for p in procs]
+    elapsed = time.monotonic() - began
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0, err
+        assert "locked" not in err.lower() and "error" not in err.lower(), err
+    entries = _rows(logbook, models.interaction)
+    assert len(entries) == PER_WRITER + WRITERS * PER_WRITER, elapsed
+    numbers = [e["entry_no"] for e in entries]
+    assert len(set(numbers)) == len(numbers)
+    # every writer's own entries are all there, with the numbers it was told
+    told_own = {int(line.split()[1]) for out, _ in outputs for line in out.splitlines() if line.startswith("own")}
+    assert len(told_own) == WRITERS * PER_WRITER
+    assert told_own <= set(numbers)
+    for w in range(WRITERS):
+        assert sum(1 for e in entries if e["user_id"] == f"w{w}" and e["source"] == "manual") == PER_WRITER
+    # each shared document exactly once, and every writer was told the same entry for it
+    docs = [e for e in entries if e["source"] == "event"]
+    assert sorted(e["idempotency_key"] for e in docs) == sorted(f"print-INV-{i}" for i in range(PER_WRITER))
+    assert {e["occurrence"] for e in docs} == {1}
+    by_key = {e["idempotency_key"]: e["entry_no"] for e in docs}
+    for out, _ in outputs:
+        told_docs = [int(line.split()[1]) for line in out.splitlines() if line.startswith("doc")]
+        assert told_docs == [by_key[f"print-INV-{i}"] for i in range(PER_WRITER)]
+    keys = _rows(logbook, models.idempotency_key)
+    assert len(keys) == PER_WRITER and {k["entry_no"] for k in keys} == set(by_key.values())
+    _integrity_ok(logbook)
+    assert elapsed < 90, f"{WRITERS} writers took {elapsed:.1f} s"
+
+
+# -- 2. idempotency survives purge ------------------------------------------------------------
+
+def test_idempotency_key_survives_purge_in_the_service(logbook):
+    from ilog import dates
+
+    _world(logbook)
+    first = logbook.record_event("sales.invoice", "INV-1", contact_no="C1", key="print-1")
+    assert first.created
+    logbook.cancel([first.entry_no])
+    assert logbook.purge_cancelled(dates.now()) == 1
+    assert logbook.find_one(first.entry_no) is None
+    again = logbook.record_event("sales.invoice", "INV-1", contact_no="C1", key="print-1")
+    assert (again.entry_no, again.created) == (first.entry_no, False)
+    manual = logbook.interact("P1", "CALL", idempotency_key="print-1")
+    assert (manual.entry_no, manual.created) == (first.entry_no, False)
+    assert logbook.count(_all()) == 0
+    # a new key still records, with a number never given before
+    new = logbook.record_event("sales.invoice", "INV-1", contact_no="C1", key="print-2")
+    assert new.created and new.entry_no > first.entry_no
+
+
+def _all():
+    from ilog.records import LogFilter
+
+    return LogFilter(cancelled="include", postponed="include")
+
+
+def test_idempotency_key_survives_purge_through_the_cli(cli, logbook):
+    _world(logbook)
+    args = ("event", "sales.invoice", "--document-no", "INV-7", "--contact", "C1", "--key", "erp-job-7781")
+    first = cli.ok(*args)
+    entry = first.stdout.strip()
+    assert entry == "1"
+    cli.ok("cancel", entry)
+    purged = cli.ok("purge-cancelled", "--before", "tomorrow", "--yes")
+    assert purged.stdout.strip() == "1"
+    assert cli.ok("log", "--include-cancelled", "-f", "json").json() == []
+    retry = cli.ok(*args)
+    assert retry.stdout.strip() == entry and "nothing new" in retry.stderr
+    assert cli.ok("log", "--include-cancelled", "-f", "json").json() == []
+    retry_json = cli.ok(*args, "-q")
+    assert retry_json.stdout.strip() == entry
+    assert cli.ok("log", "--include-cancelled", "-f", "json").json() == []
+    # the highest number was purged, yet the next entry gets a new one
+    assert cli.ok("interact", "P1", "-t", "CALL").stdout.strip() == "2"
+
+
+# -- 3. crash safety: kill -9 ------------------------------------------------------------------
+
+KILLS = 10
+
+
+def _kill_at_random(argv: list[str], low: float, high: float, rng: random.Random) -> tuple[int, float]:
+    """Start a process, SIGKILL it after a random delay in [low, high); (return code, delay)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env())
+    delay = rng.uniform(low, high)
+    try:
+        proc.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # SIGKILL: no cleanup, no rollback handler, nothing flushed
+    _, err = proc.communicate()
+    assert proc.returncode in (0, -9), err.decode(errors="replace")
+    return proc.returncode, delay
+
+
+def _ilog_argv(db_url: str, *args: str) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "ilog", "--db", db_url, *args]
+
+
+def _add_cancelled(logbook, count: int, start_day: int = 0) -> None:
+    """``count`` cancelled entries (one in 500 with a comment) dated in 2020, inserted in bulk.
+
+    A fixture, not the thing under test: one validated draft, copied, inserted in one go.
+    """
+    from datetime import datetime, timedelta, timezone
+
+    from ilog import dates, logbook as service, models, numbering
+
+    base = datetime(2020, 1, 1, tzinfo=timezone.utc) + timedelta(days=start_day)
+    model = logbook.prepare(logbook.draft("P1", "CALL", occurred_at=base, cancelled=True, cancelled_at=dates.now(),
+                                          created_at=dates.now()))
+    row = {name: getattr(model, name) for name in service._STORED}
+    with logbook.db.write() as conn:
+        first = numbering.take(conn, "entry", count)
+        rows = [{**row, "entry_no": first + i, "occurred_at": base + timedelta(minutes=i)} for i in range(count)]
+        conn.execute(models.interaction.insert(), rows)
+    for no in range(first, first + count, 500):
+        logbook.comment(no, "to be purged with its entry")
+
+
+def _snapshot_live(logbook) -> list[tuple]:
+    from ilog import models
+
+    T = models.interaction
+    with logbook.db.read() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(T).where(T.c.cancelled.is_(False)).order_by(T.c.entry_no))]
+
+
+@pytest.mark.slow
+def test_kill_9_during_purge_never_loses_a_live_entry(logbook, db_url):
+    from ilog import models
+
+    rng = random.Random(20260309)
+    _world(logbook)
+    for i in range(300):
+        logbook.interact("P1", "CALL", subject=f"live {i}")
+    total = 20_000
+    live = _snapshot_live(logbook)
+    assert len(live) == 300
+    purge = _ilog_argv(db_url, "purge-cancelled", "--before", "2021-01-01", "--yes")
+    # calibrate: start-up plus counting (a dry run), and a whole purge run of this size
+    _add_cancelled(logbook, total)
+    began = time.monotonic()
+    probe = subprocess.run(_ilog_argv(db_url, "purge-cancelled", "--before", "2021-01-01", "--dry-run"),
+                           capture_output=True, env=env(), timeout=120)
+    counted = time.monotonic() - began
+    assert probe.returncode == 0 and probe.stdout.strip() == str(total).encode()
+    began = time.monotonic()
+    assert subprocess.run(purge, capture_output=True, env=env(), timeout=120).returncode == 0
+    whole = time.monotonic() - began
+    outcomes = []
+    day = 20
+    while sum(1 for o in outcomes if o[0] == -9) < KILLS:
+        assert len(outcomes) < 4 * KILLS, outcomes
+        waiting = logbook.count(_cancelled())
+        if waiting < total // 4:  # top up so that the next kill has a purge to interrupt
+            _add_cancelled(logbook, total - waiting, start_day=day)
+            day += 20
+            waiting = total
+        code, delay = _kill_at_random(purge, counted * 0.9, whole, rng)
+        left = logbook.count(_cancelled())
+        outcomes.append((code, waiting, left))
+        assert code in (0, -9), outcomes
+        _integrity_ok(logbook)
+        assert _snapshot_live(logbook) == live, f"kill at {delay:.2f}s touched a live entry"
+        with logbook.db.read() as conn:
+            orphans = conn.execute(sa.select(sa.func.count()).select_from(models.interaction_comment).where(
+                models.interaction_comment.c.entry_no.not_in(sa.select(models.interaction.c.entry_no)))).scalar()
+        assert orphans == 0
+    print("purge kills (exit, waiting, left):", outcomes)
+    # the kills landed before, inside and after the deletes: some purges were cut half-way
+    assert any(0 < left < waiting for code, waiting, left in outcomes if code == -9), outcomes
+    # the next run finishes the job
+    final = subprocess.run(purge, capture_output=True, env=env(), timeout=120)
+    assert final.returncode == 0, final.stderr
+    assert logbook.count(_cancelled()) == 0
+    assert _snapshot_live(logbook) == live
+    _integrity_ok(logbook)
+
+
+def _cancelled():
+    from ilog.records import LogFilter
+
+    return LogFilter(cancelled="only", postponed="include")
+
+
+SEGMENT_LINES = 20_000
+
+
+def _add_persons(logbook, count: int, prefix: str = "K") -> None:
+    """``count`` persons inserted in bulk (a fixture for the segment tests)."""
+    from ilog import dates, models
+
+    now = dates.now()
+    with logbook.db.write() as conn:
+        conn.execute(models.contact.insert(), [
+            {"no": f"{prefix}{i:06d}", "type": "person", "name": f"Person {i}", "created_at": now, "updated_at": now}
+            for i in range(count)])
+
+
+@pytest.mark.slow
+def test_kill_9_during_segment_log_logs_all_lines_or_none(logbook, db_url):
+    from ilog import models
+    from ilog.segments import Criteria
+
+    rng = random.Random(20260310)
+    _world(logbook)
+    _add_persons(logbook, SEGMENT_LINES)
+    segments = logbook.segments
+
+    def new_segment() -> str:
+        segment = segments.create("Mailing", template_code="CALL")
+        segments.add(segment.no, criteria=Criteria(type="person", text="person "))
+        return segment.no
+
+    # calibrate on a first, uninterrupted run
+    no = new_segment()
+    assert len(segments.lines(no)) == SEGMENT_LINES
+    began = time.monotonic()
+    run = subprocess.run(_ilog_argv(db_url, "segment", "log", no), capture_output=True, env=env(), timeout=300)
+    whole = time.monotonic() - began
+    assert run.returncode == 0, run.stderr
+    logged_ok = {no}
+    outcomes = []
+    no = new_segment()
+    while sum(1 for o in outcomes if o[0] == -9) < KILLS:
+        assert len(outcomes) < 4 * KILLS, outcomes
+        code, delay = _kill_at_random(_ilog_argv(db_url, "segment", "log", no), 0.3, whole * 1.1, rng)
+        _integrity_ok(logbook)
+        with logbook.db.read() as conn:
+            per_segment = dict(conn.execute(
+                sa.select(models.interaction.c.segment_no, sa.func.count()).group_by(models.interaction.c.segment_no)
+            ).all())
+            logged = dict(conn.execute(sa.select(models.logged_segment.c.segment_no,
+                                                 models.logged_segment.c.entry_count)).all())
+        state = segments.get(no).state
+        outcomes.append((code, round(delay, 2), state))
+        # every segment: all its lines or none, and logged exactly when its entries are there
+        for segment_no in logged_ok | {no}:
+            assert per_segment.get(segment_no, 0) in (0, SEGMENT_LINES), (segment_no, per_segment)
+            assert (per_segment.get(segment_no, 0) == SEGMENT_LINES) == (segment_no in logged)
+        assert state == ("logged" if no in logged else "open")
+        if state == "logged":
+            logged_ok.add(no)
+            no = new_segment()
+    print("segment log kills (exit, delay, state):", outcomes)
+    # the next run succeeds
+    run = subprocess.run(_ilog_argv(db_url, "segment", "log", no), capture_output=True, env=env(), timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert logbook.count(_all()) == SEGMENT_LINES * (len(logged_ok) + 1)
+    _integrity_ok(logbook)
+
+
+IMPORT_ROWS = 20_000
+IMPORT_BATCH = 1_000
+
+
+@pytest.mark.slow
+def test_kill_9_during_import_keeps_a_prefix_of_batches_and_resumes(logbook, db_url, tmp_path):
+    import csv
+
+    from ilog import models
+
+    rng = random.Random(20260311)
+    logbook.contacts.add("Rossi SpA", no="C1", type="company")  # initialises the database
+    source = tmp_path / "contacts.csv"
+    with source.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["No", "Name", "Type", "E-mail", "External ID"])
+        for i in range(IMPORT_ROWS):
+            writer.writerow([f"K{i:06d}", f"Person {i}", "person", f"p{i}@example.com", f"ext-{i}"])
+    argv = _ilog_argv(db_url, "contact", "import", str(source), "--batch-size", str(IMPORT_BATCH))
+
+    def present() -> list[str]:
+        with logbook.db.read() as conn:
+            return sorted(conn.execute(sa.select(models.contact.c.no).where(models.contact.c.no != "C1")).scalars())
+
+    # calibrate on a whole run into a scratch SQLite file
+    began = time.monotonic()
+    scratch = str(tmp_path / "scratch.db")
+    run = subprocess.run(_ilog_argv(scratch, *argv[argv.index("contact"):]), capture_output=True, env=env(),
+                         timeout=300)
+    whole = time.monotonic() - began
+    assert run.returncode == 0, run.stderr
+    outcomes = []
+    while sum(1 for o in outcomes if o[0] == -9) < KILLS:
+        assert len(outcomes) < 4 * KILLS, outcomes
+        before = len(present())
+        if before == IMPORT_ROWS:  # finished before a kill came: start over, to interrupt again
+            with logbook.db.write() as conn:
+                conn.execute(sa.delete(models.contact).where(models.contact.c.no != "C1"))
+            before = 0
+        code, delay = _kill_at_random(argv, 0.3, whole * 1.1, rng)
+        _integrity_ok(logbook)
+        rows = present()
+        outcomes.append((code, round(delay, 2), before, len(rows)))
+        # what is there is exactly the first k committed batches of the file
+        assert rows == [f"K{i:06d}" for i in range(len(rows))]
+        assert len(rows) % IMPORT_BATCH == 0 or len(rows) == IMPORT_ROWS, len(rows)
+    print("import kills (exit, delay, rows before, rows after):", outcomes)
+    assert any(0 < after < IMPORT_ROWS for code, _, _, after in outcomes if code == -9), outcomes
+    if len(present()) == IMPORT_ROWS:
+        with logbook.db.write() as conn:
+            conn.execute(sa.delete(models.contact).where(models.contact.c.no.in_(
+                [f"K{i:06d}" for i in range(IMPORT_ROWS - IMPORT_BATCH * 3, IMPORT_ROWS)])))
+    # re-running completes the import, and its report accounts for every row
+    already = len(present())
+    run = subprocess.run(argv, capture_output=True, env=env(), timeout=300)
+    assert run.returncode == 0, run.stderr
+    summary = run.stderr.decode().strip().splitlines()[-1]
+    assert summary == (f"ilog: {IMPORT_ROWS} rows: {IMPORT_ROWS - already} created, 0 updated, {already} skipped, "
+                       "0 failed"), summary
+    assert present() == [f"K{i:06d}" for i in range(IMPORT_ROWS)]
+    with logbook.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count(sa.distinct(models.contact.c.external_id)))).scalar() == IMPORT_ROWS
+    _integrity_ok(logbook)

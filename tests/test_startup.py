@@ -1,0 +1,156 @@
+"""Start-up discipline, checked in a child process's ``sys.modules``: ``import ilog`` and
+``ilog --help`` import no database library, no pydantic and no plugin code; a one-shot
+command imports only what its path needs. No timings here: ``benchmarks/run.py`` measures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import BACKEND
+
+#: never imported by ``import ilog`` nor by ``ilog --help``
+HEAVY = ("sqlalchemy", "sqlmodel", "psycopg", "psycopg2", "openpyxl", "pydantic", "pydantic_core", "alembic")
+
+PROBE = textwrap.dedent("""
+    import atexit, json, sys
+    out = sys.argv.pop(1)
+    atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
+    mode = sys.argv.pop(1)
+    if mode == "import":
+        import ilog
+    else:
+        sys.argv[0] = "ilog"
+        from ilog.cli import main
+        main()
+""")
+
+
+def modules_after(tmp_path, *args: str, mode: str = "cli", env: dict[str, str] | None = None) -> tuple[set[str], str]:
+    """The modules a fresh Python process had imported when it exited, and its stderr."""
+    out = tmp_path / f"modules-{len(list(tmp_path.glob('modules-*')))}.json"
+    run = subprocess.run([sys.executable, "-c", PROBE, str(out), mode, *args], capture_output=True, text=True,
+                         env={**os.environ, **(env or {})}, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return set(json.loads(out.read_text())), run.stdout
+
+
+def tops(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_import_ilog_imports_no_database_library_and_no_plugin(tmp_path):
+    modules, _ = modules_after(tmp_path, mode="import")
+    assert "ilog" in modules  # the probe works
+    assert not tops(modules) & set(HEAVY)
+    assert not {m for m in modules if m.startswith(("ilog.plugins", "ilog.default_plugins", "ilog_plugins_dir",
+                                                    "ilog.logbook", "ilog.db", "ilog.models", "typer"))}
+
+
+def test_help_imports_no_database_library_no_pydantic_no_plugin_file(tmp_path, monkeypatch):
+    """``ilog --help``, with a plugins directory whose file adds no command: nothing heavy."""
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "quiet.py").write_text("import ilog\n\n@ilog.hookimpl\ndef enrich_interaction(interaction):\n    pass\n")
+    monkeypatch.setenv("ILOG_PLUGINS_DIR", str(folder))
+    monkeypatch.delenv("ILOG_LOAD_PLUGINS")
+    modules, stdout = modules_after(tmp_path, "--help")
+    assert "Usage:" in stdout and "event" in stdout
+    assert "typer" in tops(modules)
+    assert not tops(modules) & set(HEAVY), tops(modules) & set(HEAVY)
+    assert not {"ilog.logbook", "ilog.db", "ilog.models", "ilog.records"} & modules
+    assert "ilog_plugins_dir.quiet" in modules  # the probe saw the plugin loaded
+
+
+@pytest.mark.parametrize("command", [
+    ["event", "sales.invoice", "--document-no", "INV-1", "--contact", "P1", "--key", "k-1"],
+    ["interact", "P1", "-t", "CALL", "--subject", "Hello"],
+])
+def test_one_shot_commands_import_only_their_path(sample, db_url, tmp_path, command):
+    """A one-shot ``event``/``interact`` converts its options without pydantic and, on SQLite,
+    loads neither a PostgreSQL driver nor SQLAlchemy's PostgreSQL dialect nor import readers."""
+    sample.ok("template", "setup", "sales.invoice", "INVOICE")
+    modules, stdout = modules_after(tmp_path, "--db", db_url, *command, "-q")
+    assert stdout.strip() == "1"
+    assert "sqlalchemy" in tops(modules)  # the probe saw the work done
+    assert not tops(modules) & {"pydantic", "pydantic_core", "openpyxl", "sqlmodel", "alembic", "defusedxml"}
+    if BACKEND == "sqlite":
+        assert not tops(modules) & {"psycopg", "psycopg2"}
+        assert not {m for m in modules if m.startswith("sqlalchemy.dialects.postgresql")}
+    # the command of this run was built, and the others' modules were not needed
+    assert "ilog.batch" not in modules
+
+
+def test_one_shot_command_keeps_every_other_command_reachable(sample, db_url, tmp_path):
+    """Only the invoked command is built, yet errors still know every command."""
+    run = subprocess.run([sys.executable, "-m", "ilog", "--db", db_url, "intreact", "P1"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 2
+    assert "No such command 'intreact'" in run.stderr and "interact" in run.stderr
+    run = subprocess.run([sys.executable, "-m", "ilog", "--db", db_url, "contact", "list", "-f", "jsonl"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert {json.loads(line)["no"] for line in run.stdout.splitlines()} == {"C1", "P1", "P2", "P3"}
+    run = subprocess.run([sys.executable, "-m", "ilog", "--db", db_url, "--help"], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0 and "purge-cancelled" in run.stdout and "interact" in run.stdout
+
+
+def test_plugin_command_is_reachable_when_only_it_is_built(db_url, tmp_path, monkeypatch):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "hello.py").write_text(textwrap.dedent("""
+        import ilog
+
+        @ilog.hookimpl
+        def register_commands(app):
+            @app.command("hello")
+            def hello(name: str, times: int = 1) -> None:
+                print(" ".join([f"hello {name}"] * times))
+    """))
+    monkeypatch.setenv("ILOG_PLUGINS_DIR", str(folder))
+    monkeypatch.setenv("ILOG_LOAD_PLUGINS", "hello")
+    run = subprocess.run([sys.executable, "-m", "ilog", "--db", db_url, "hello", "Ada", "--times", "2"],
+                         capture_output=True, text=True, timeout=120)
+    assert (run.returncode, run.stdout.strip()) == (0, "hello Ada hello Ada"), run.stderr
+    run = subprocess.run([sys.executable, "-m", "ilog", "--db", db_url, "hello", "Ada", "--times", "x"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip() == ("ilog: error: Invalid value for '--times': "
+                                  "Input should be a valid integer, unable to parse string as an integer")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["log", "--limit", "abc"], "Invalid value for '--limit' / '-l': Input should be a valid integer, "
+                                "unable to parse string as an integer"),
+    (["log", "--limit", "0"], "Invalid value for '--limit' / '-l': Input should be greater than or equal to 1"),
+    (["log", "-f", "xml"], "Invalid value for '--format' / '-f': Value error, 'xml' is not one of 'table', "
+                           "'json', 'jsonl', 'csv'."),
+    (["show", "x"], "Invalid value for 'ENTRY': Input should be a valid integer, unable to parse string as an integer"),
+    (["interact", "P1", "-t", "CALL", "--duration", "long"], "Invalid value for '--duration': Input should be a "
+                                                             "valid number, unable to parse string as a number"),
+])
+def test_values_are_converted_and_refused_as_typer_does(sample, snapshot, args, message):
+    """Without pydantic, plain values convert as Typer's adapters do, with the same messages."""
+    before = snapshot()
+    run = sample(*args)
+    assert run.exit_code == 2
+    assert run.stderr.strip().lower() == f"ilog: error: {message}".lower()
+    assert snapshot() == before
+
+
+def test_converted_values_reach_the_command(sample):
+    sample.ok("interact", "P1", "-t", "CALL", "--duration", "1_5", "--cost", " 2.5 ", "-q")
+    sample.ok("interact", "P1", "-t", "CALL", "-q")
+    entry = sample.ok("show", "1", "-f", "json").json()
+    assert (entry["duration_min"], entry["cost"]) == (15.0, 2.5)
+    rows = sample.ok("log", "--limit", "1", "-f", "JSON").json()
+    assert [r["entry_no"] for r in rows] == [2]
+    assert sample("cancel", "1", "2", "--yes").exit_code == 0
+    assert [r["entry_no"] for r in sample.ok("log", "--cancelled", "-f", "json").json()] == [2, 1]
