@@ -255,3 +255,101 @@ def test_a_plugin_file_that_fails_to_import_is_an_error_not_skipped(tmp_path, db
     run = ilog("log", db=db_url, extra_env={"ILOG_PLUGINS_DIR": str(plugin_dir), "ILOG_LOAD_PLUGINS": "typo"})
     err = run.stderr.decode()
     assert run.returncode == 1 and err.startswith("ilog: error: ") and "typo.py" in err, err
+
+
+# -- broken and hostile import files ---------------------------------------------------------
+
+GOOD = "Good One,g@example.com\n"
+BROKEN_FILES = {  # name -> (bytes, the line the error names)
+    "unterminated-quote.csv": (f'name,email\n{GOOD}"Unterminated,u@example.com\nAfter,a@example.com\n'.encode(), 3),
+    "nul-byte.csv": (f"name,email\n{GOOD}Nul\x00Name,n@example.com\n".encode(), 3),
+    "latin-1.csv": (f"name,email\n{GOOD}".encode() + "Müller,m@example.com\n".encode("latin-1"), 3),
+    "huge-field.csv": (f"name,email\n{GOOD}{'x' * 200_000},h@example.com\n".encode(), 3),
+    "malformed.xml": (b"<?xml version='1.0'?>\n<contacts>\n<contact><name>A</name></contact>\n<contact><name>B</nam>"
+                      b"</contact>\n</contacts>\n", 4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_FILES))
+def test_a_broken_file_is_refused_before_anything_is_written(sample, snapshot, tmp_path, name):
+    content, line = BROKEN_FILES[name]
+    path = tmp_path / name
+    path.write_bytes(content)
+    before = snapshot()
+    run = sample("contact", "import", str(path))
+    errors = [x for x in run.stderr.splitlines() if x.startswith("ilog: error:")]
+    assert run.exit_code in (1, 2) and len(errors) == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    assert name in errors[0] and (f"line {line}" in errors[0] or f"line {line}" in run.stderr), run.stderr
+    assert snapshot() == before
+
+
+def test_ragged_rows_are_reported_with_their_lines_and_all_or_nothing_writes_nothing(sample, snapshot, tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text(f"name,email\n{GOOD}Ragged,r@example.com,extra\nShort\nFine,f@example.com\n")
+    before = snapshot()
+    run = sample("contact", "import", str(path), "--all-or-nothing")
+    assert run.exit_code == 1, run.stderr
+    assert "line 3" in run.stderr and "line 4" in run.stderr
+    assert [x for x in run.stderr.splitlines() if x.startswith("ilog: error:")] == [
+        "ilog: error: 2 row(s) failed; nothing imported (--all-or-nothing)"]
+    assert snapshot() == before
+    # without --all-or-nothing the good rows import and the bad ones are reported, never guessed
+    run = sample("contact", "import", str(path))
+    assert run.exit_code == 1 and "line 3" in run.stderr and "line 4" in run.stderr
+    names = {c["name"] for c in sample.ok("contact", "list", "-f", "json").json()}
+    assert {"Good One", "Fine"} <= names and not {"Ragged", "Short"} & names
+
+
+@pytest.mark.parametrize("bom", [b"\xef\xbb\xbf", b""])
+def test_a_byte_order_mark_is_not_part_of_the_first_header(sample, tmp_path, bom):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(bom + b"name,email\nBom Person,b@example.com\n")
+    sample.ok("contact", "import", str(path))
+    found = [c for c in sample.ok("contact", "list", "-f", "json").json() if c["name"] == "Bom Person"]
+    assert len(found) == 1 and found[0]["email"] == "b@example.com"
+    assert not any("\ufeff" in str(v) for v in found[0].values())
+
+
+XML_ATTACKS = {
+    "billion-laughs.xml": """<?xml version="1.0"?>
+<!DOCTYPE contacts [
+ <!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">
+ <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"> <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">
+ <!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"> <!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">
+ <!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;"> <!ENTITY g "&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;">
+]>
+<contacts><contact><name>&g;</name><email>x@example.com</email></contact></contacts>
+""",
+    "quadratic-blowup.xml": '<?xml version="1.0"?>\n<!DOCTYPE contacts [<!ENTITY a "' + "x" * 50_000 + '">]>\n'
+                            "<contacts><contact><name>" + "&a;" * 2_000 + "</name></contact></contacts>\n",
+    "external-entity.xml": """<?xml version="1.0"?>
+<!DOCTYPE contacts [ <!ENTITY xxe SYSTEM "file://{secret}"> ]>
+<contacts><contact><name>&xxe;</name><email>x@example.com</email></contact></contacts>
+""",
+    "parameter-entity.xml": """<?xml version="1.0"?>
+<!DOCTYPE contacts [ <!ENTITY % remote SYSTEM "file://{secret}"> %remote; ]>
+<contacts><contact><name>P</name><email>x@example.com</email></contact></contacts>
+""",
+    "external-dtd-entity.xml": """<?xml version="1.0"?>
+<!DOCTYPE contacts SYSTEM "file://{dtd}">
+<contacts><contact><name>&fromdtd;</name><email>x@example.com</email></contact></contacts>
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(XML_ATTACKS))
+def test_xml_entity_attacks_are_refused(sample, snapshot, tmp_path, name):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    dtd = tmp_path / "evil.dtd"
+    dtd.write_text(f'<!ENTITY fromdtd SYSTEM "file://{secret}">')
+    path = tmp_path / name
+    path.write_text(XML_ATTACKS[name].replace("{secret}", str(secret)).replace("{dtd}", str(dtd)))
+    before = snapshot()
+    run = sample("contact", "import", str(path))
+    assert run.exit_code in (1, 2), run.stderr
+    errors = [x for x in run.stderr.splitlines() if x.startswith("ilog: error:")]
+    assert len(errors) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "TOP-SECRET" not in run.stdout + run.stderr
+    assert snapshot() == before

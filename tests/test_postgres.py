@@ -320,6 +320,10 @@ def test_db_copy_refuses_a_destination_with_data_and_changes_nothing(sqlite_log,
                         r"copy into a new database\n", run.stderr)
     assert snapshot() == before
     assert cli("db", "copy", db_url, db_url, db=False).exit_code == 1
+    missing = Path(sqlite_log.db_url).parent / "typo.db"
+    run = cli("db", "copy", str(missing), db_url, db=False)
+    assert (run.exit_code, run.stderr) == (1, f"ilog: error: no database file {missing}\n")
+    assert not missing.exists() and snapshot() == before
 
 
 def test_db_copy_refuses_an_older_source(sqlite_log, db_url, cli):

@@ -342,6 +342,8 @@ def test_all_or_nothing_a_plugin_veto_on_one_line(sample, plugins, snapshot):
     before = snapshot()
     run = sample("segment", "log", no)
     assert run.exit_code == 1 and "no mail to P2" in run.stderr and "Veto" in run.stderr
+    dry = sample("segment", "log", no, "--dry-run")  # a dry run meets the same veto
+    assert dry.exit_code == 1 and "no mail to P2" in dry.stderr
     assert snapshot() == before
     assert segment(sample, no)["state"] == "open"
     veto.contact = None  # the plugin changes its mind: every line goes through the hooks

@@ -12,13 +12,14 @@ be at this ilog's schema version (run ``ilog init`` on an older source first).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from . import models
-from .db import Database
-from .errors import DatabaseError, Refused
+from .db import Database, normalise_url, sqlite_path
+from .errors import DatabaseError, NotFound, Refused
 
 #: rows per INSERT batch
 CHUNK = 2000
@@ -47,6 +48,27 @@ def _check_version(db: Database, conn: sa.engine.Connection, role: str) -> None:
             else "use the ilog that matches it"
         raise DatabaseError(f"the {role} {db.masked_url} is {what}, this ilog copies version "
                             f"{models.SCHEMA_VERSION}: {hint}")
+
+
+@dataclass
+class CopyResult:
+    source: str  #: masked URLs
+    target: str
+    counts: dict[str, int] = field(default_factory=dict)  #: rows copied per table
+
+
+def copy(source_url: str, target_url: str, *, busy_timeout: float = 30, connect_timeout: float = 5) -> CopyResult:
+    """``ilog db copy``: open both databases (a missing SQLite source is an error, not a new file) and copy."""
+    path = sqlite_path(normalise_url(source_url))
+    if path is not None and not path.is_file():
+        raise NotFound(f"no database file {path}")
+    source = Database(source_url, busy_timeout=busy_timeout, connect_timeout=connect_timeout)
+    target = Database(target_url, busy_timeout=busy_timeout, connect_timeout=connect_timeout)
+    try:
+        return CopyResult(source.masked_url, target.masked_url, copy_database(source, target))
+    finally:
+        source.dispose()
+        target.dispose()
 
 
 def copy_database(source: Database, target: Database) -> dict[str, int]:

@@ -26,9 +26,12 @@ def event_names(logbook: "Logbook") -> list[str]:
     """Every event name: the built-in ones, then those plugins declare (``document_events``)."""
     names = list(BUILTIN_EVENTS)
     for _plugin, declared in logbook.plugins.call("document_events"):
+        if isinstance(declared, str):  # one name, not a list of characters
+            declared = [declared]
         for name in declared or ():
-            if name not in names:
-                names.append(str(name))
+            name = str(name).strip().lower()
+            if name and name not in names:
+                names.append(name)
     return names
 
 

@@ -523,7 +523,7 @@ class SegmentBook:
                 if segment.state != "open":
                     raise Refused(f"segment {no} was already logged as {segment.logged_segment_no}: "
                                   "a segment is logged only once")
-                predicted = None if dry_run else self._predict(conn)
+                predicted = self._predict(conn)  # hooks see the number the entries will carry
                 drafts = self._drafts(conn, segment, predicted, progress)
             if dry_run:
                 return LogResult(no, None, len(drafts), dry_run=True, drafts=drafts)

@@ -80,16 +80,13 @@ def db_copy(
 
     Example: ilog db copy ~/.local/share/ilog/ilog.db postgresql://ilog@db.example/ilog
     """
-    from ..db import Database
-    from ..dbcopy import copy_database
+    from ..dbcopy import copy
 
     settings = state(ctx).settings
-    timeouts = {"busy_timeout": float(settings.get("busy_timeout")),
-                "connect_timeout": float(settings.get("connect_timeout"))}
-    src, dst = Database(source, **timeouts), Database(target, **timeouts)
-    counts = copy_database(src, dst)
-    render([{"table": name, "rows": count} for name, count in counts.items()], fmt, ["table", "rows"])
-    say(f"ilog: copied {sum(counts.values())} rows from {src.masked_url} to {dst.masked_url}")
+    result = copy(source, target, busy_timeout=float(settings.get("busy_timeout")),
+                  connect_timeout=float(settings.get("connect_timeout")))
+    render([{"table": name, "rows": count} for name, count in result.counts.items()], fmt, ["table", "rows"])
+    say(f"ilog: copied {sum(result.counts.values())} rows from {result.source} to {result.target}")
 
 
 def config_show(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
