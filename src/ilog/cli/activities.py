@@ -178,7 +178,7 @@ def attachment_get(
     if out is None:
         stdout = sys.stdout
         if stdout.isatty() and not str(found["media_type"]).startswith("text/"):
-            raise BadValue(f"{found['name']} is a {found['media_type']} file: use --out FILE or redirect stdout")
+            raise BadValue(f"{found['name']!r} is a {found['media_type']} file: use --out FILE or redirect stdout")
         stdout.flush()
         stdout.buffer.write(content)
         stdout.buffer.flush()

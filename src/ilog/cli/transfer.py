@@ -153,10 +153,11 @@ def import_contacts(
         )
     finally:
         finish()
-    verb = "would be " if dry_run else ""
+    verb = "would be " if dry_run or result.rolled_back else ""
     companies = (f" (and {result.companies_created} {'company' if result.companies_created == 1 else 'companies'}"
                  f" {verb}created for the persons naming them)" if result.companies_created else "")
-    head = "dry run, nothing written: " if dry_run else ""
+    head = ("dry run, nothing written: " if dry_run
+            else "rolled back, nothing written: " if result.rolled_back else "")
     say(f"ilog: {head}{result.rows} rows: {result.created} {verb}created, {result.updated} {verb}updated, "
         f"{result.skipped} skipped, {result.failed} failed{companies}")
     if result.failed:
