@@ -431,3 +431,10 @@ def test_database_url_resolution(tmp_path, monkeypatch, isolated_env):
 
     assert normalise_url("relative.db").startswith("sqlite:////")
     assert normalise_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+
+
+def test_version_and_help_need_no_database(cli, isolated_env):
+    run = cli("--version", db=False)
+    assert run.exit_code == 0 and run.stdout.startswith("ilog ")
+    assert cli("--help", db=False).exit_code == 0
+    assert not (isolated_env / "ilog.db").exists()

@@ -148,6 +148,7 @@ class LogResult(Record):
     follow_up_segment_no: str | None = None
     dry_run: bool = False
     drafts: list[Interaction] = field(default_factory=list, repr=False)
+    entry_nos: list[int] = field(default_factory=list, repr=False)
 
 
 class _NumberTaken(Exception):
@@ -313,7 +314,7 @@ class SegmentBook:
             raise BadValue("--since is after --until")
 
         def has_entry(template: str | None = None, group: str | None = None) -> Any:
-            conds = [I.c.contact_no == C.c.no, I.c.cancelled.is_(False), I.c.postponed.is_(False)]
+            conds = [I.c.contact_no == C.c.no, I.c.cancelled.is_not(True), I.c.postponed.is_not(True)]
             if template:
                 conds.append(I.c.template_code == template)
             if group:
@@ -556,6 +557,7 @@ class SegmentBook:
             if lines != len(drafts):
                 raise Refused(f"segment {segment.no} changed while it was being logged; nothing was logged, run again")
             numbers = [r.entry_no for r in saved]
+            result.entry_nos = numbers
             result.first_entry_no, result.last_entry_no = min(numbers), max(numbers)
             conn.execute(LS.insert().values(
                 no=logged_no, segment_no=segment.no, description=segment.description, entry_count=len(numbers),

@@ -44,7 +44,7 @@ def month_key(column: Any, dialect: str) -> Any:
 
 def counted() -> list[Any]:
     """The clauses every statistic shares: no cancelled, no postponed entries."""
-    return [T.c.cancelled.is_(False), T.c.postponed.is_(False)]
+    return [T.c.cancelled.is_not(True), T.c.postponed.is_not(True)]
 
 
 def _measures() -> list[Any]:

@@ -43,9 +43,9 @@ def timeline(logbook: "Logbook", contact_no: str, *, rollup: bool = True, limit:
     no = check_code(contact_no, "contact number")
     with logbook.db.read() as conn:
         contact = logbook.contacts._get(conn, no)
-        clauses = [_who(no, rollup and contact.type == "company"), T.c.postponed.is_(False)]
+        clauses = [_who(no, rollup and contact.type == "company"), T.c.postponed.is_not(True)]
         if not include_cancelled:
-            clauses.append(T.c.cancelled.is_(False))
+            clauses.append(T.c.cancelled.is_not(True))
         columns = [T.c[name] for name in TIMELINE_FIELDS if name != "contact_name"]
         stmt = (sa.select(*columns, C.c.name.label("contact_name"))
                 .select_from(T.outerjoin(C, C.c.no == T.c.contact_no))
@@ -62,7 +62,7 @@ def timeline(logbook: "Logbook", contact_no: str, *, rollup: bool = True, limit:
 def recent_documents(conn: Connection, contact_no: str, *, rollup: bool, limit: int = 5) -> list[dict[str, Any]]:
     """The contact's latest entries that record a document (not cancelled, not postponed)."""
     stmt = (sa.select(*[T.c[name] for name in DOCUMENT_FIELDS])
-            .where(_who(contact_no, rollup), T.c.document_no.is_not(None), T.c.cancelled.is_(False),
-                   T.c.postponed.is_(False))
+            .where(_who(contact_no, rollup), T.c.document_no.is_not(None), T.c.cancelled.is_not(True),
+                   T.c.postponed.is_not(True))
             .order_by(T.c.occurred_at.desc(), T.c.entry_no.desc()).limit(limit))
     return [dict(r) for r in conn.execute(stmt).mappings()]

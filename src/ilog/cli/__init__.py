@@ -138,6 +138,12 @@ CORE_COMMANDS = frozenset({
 })
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"ilog {__version__}")
+        raise typer.Exit()
+
+
 def build_app(host: "PluginHost | None" = None) -> typer.Typer:
     """A fresh CLI with the core commands and those plugins register."""
     app = typer.Typer(
@@ -157,12 +163,10 @@ def build_app(host: "PluginHost | None" = None) -> typer.Typer:
         db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite file [env ILOG_DATABASE_URL].")] = None,
         user: Annotated[str | None, typer.Option("--user", help="User id stamped on new entries [env ILOG_USER].")] = None,
         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
-        version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", is_eager=True)] = False,
+        version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", is_eager=True,
+                                              callback=_show_version)] = False,
     ) -> None:
         """ilog: the interaction log. Every contact with a customer, recorded."""
-        if version:
-            print(f"ilog {__version__}")
-            raise typer.Exit()
         _DEBUG_FLAG[0] = debug
         from .. import dates
         from ..config import load_settings

@@ -254,12 +254,13 @@ def log(
     ctx: typer.Context, no: SegmentNo,
     follow_up: Annotated[bool, typer.Option("--follow-up", help="Then create a new segment with the same contacts.")] = False,
     dry_run: DryRunOpt = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the logged segment number.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the entry numbers.")] = False,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Log the segment: one entry per line, all or nothing; prints the logged segment number.
+    """Log the segment: one entry per line, all or nothing; prints the new entry numbers.
 
-    A summary (count, entry numbers, follow-up segment) goes to stderr. With --dry-run,
+    A summary (logged segment number, count, follow-up segment) goes to stderr; --format
+    prints the logged segment record instead. With --dry-run,
     prints the entries that would be logged and changes nothing.
 
     Example: ilog segment log SEG00001 --follow-up
@@ -282,7 +283,7 @@ def log(
                   "follow_up_segment_no": result.follow_up_segment_no}
         render_record(record, fmt, [*LOGGED_FIELDS, "follow_up_segment_no"])
         return
-    print(result.logged_segment_no)
+    sys.stdout.write("".join(f"{n}\n" for n in result.entry_nos))
     if not quiet:
         follow = f"; follow-up segment {result.follow_up_segment_no}" if result.follow_up_segment_no else ""
         say(f"ilog: logged segment {result.segment_no} as {result.logged_segment_no}: {result.entry_count} entries "
