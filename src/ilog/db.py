@@ -66,6 +66,26 @@ def _unicode_lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
+def _enable_wal(cursor, busy_ms: int) -> None:
+    """Switch to WAL mode. Several processes opening a brand-new file at once can get
+    "database is locked" here without SQLite's busy handler being called, so retry for
+    as long as the busy timeout allows."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + busy_ms / 1000
+    delay = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+
 class Database:
     """One database: an engine and the transactions every module uses."""
 
@@ -117,7 +137,7 @@ class Database:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(cursor, busy_ms)
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.close()

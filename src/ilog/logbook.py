@@ -462,44 +462,8 @@ class Logbook:
     # -- reading ---------------------------------------------------------------------
 
     def where(self, flt: LogFilter) -> list[Any]:
-        """The WHERE clauses of a filter: the one place that turns filters into SQL."""
-        c = T.c
-        clauses: list[Any] = []
-        if flt.entry_nos is not None:
-            clauses.append(c.entry_no.in_(flt.entry_nos))
-        if flt.contact_no:
-            if flt.rollup:
-                clauses.append(sa.or_(c.contact_no == flt.contact_no, c.company_no == flt.contact_no))
-            else:
-                clauses.append(c.contact_no == flt.contact_no)
-        for name in ("company_no", "template_code", "group_code", "kind", "document_type", "document_no",
-                     "segment_no", "logged_segment_no", "user_id", "evaluation", "state", "source"):
-            value = getattr(flt, name)
-            if value is not None:
-                clauses.append(getattr(c, name) == value)
-        if flt.date_from is not None:
-            clauses.append(c.occurred_at >= flt.date_from)
-        if flt.date_to is not None:
-            clauses.append(c.occurred_at <= flt.date_to)
-        # "IS NOT true" (the columns are NOT NULL) rather than "IS false": no index serves it, so
-        # SQLite without statistics does not walk the (cancelled, occurred_at) index, which is
-        # for finding the few cancelled entries, instead of a contact's own (200 ms, not 0.5 ms)
-        if flt.cancelled == "exclude":
-            clauses.append(c.cancelled.is_not(True))
-        elif flt.cancelled == "only":
-            clauses.append(c.cancelled.is_(True))
-        if flt.postponed == "exclude":
-            clauses.append(c.postponed.is_not(True))
-        elif flt.postponed == "only":
-            clauses.append(c.postponed.is_(True))
-        if flt.due_before is not None:
-            clauses.append(c.due_at < flt.due_before)
-        if flt.overdue:
-            clauses.extend([c.state == "open", c.due_at < dates.now()])
-        if flt.text:
-            needle = flt.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            clauses.append(sa.func.lower(c.subject).like(f"%{needle}%", escape="\\"))
-        return clauses
+        """The WHERE clauses of a filter (see :func:`entry_clauses`)."""
+        return entry_clauses(flt)
 
     def select(self, flt: LogFilter, columns: Iterable[Any] | None = None) -> sa.Select:
         stmt = sa.select(*(columns or [T])).where(*self.where(flt))
@@ -549,7 +513,7 @@ class Logbook:
 
     # -- changing logged entries -----------------------------------------------------
 
-    def _targets(self, conn: Connection, entry_nos: list[int] | None, flt: LogFilter | None) -> tuple[list[dict], list[int]]:
+    def _targets(self, conn: Connection, entry_nos: list[int] | None, flt: LogFilter | None) -> list[dict]:
         """Rows for explicit entry numbers (all must exist) or for a filter."""
         if entry_nos is not None:
             rows = conn.execute(sa.select(T).where(T.c.entry_no.in_(entry_nos))).mappings().all()
@@ -558,11 +522,11 @@ class Logbook:
             if missing:
                 raise NotFound(f"interaction log entry {missing[0]} does not exist")
             by_no = {r["entry_no"]: dict(r) for r in rows}
-            return [by_no[n] for n in dict.fromkeys(entry_nos)], []
+            return [by_no[n] for n in dict.fromkeys(entry_nos)]
         assert flt is not None
         if flt.is_empty():
             raise BadValue("give entry numbers or at least one filter")
-        return [dict(r) for r in conn.execute(self.select(replace(flt, newest_first=False))).mappings()], []
+        return [dict(r) for r in conn.execute(self.select(replace(flt, newest_first=False))).mappings()]
 
     def change(
         self,
@@ -584,7 +548,7 @@ class Logbook:
         """
         result = ChangeResult()
         with self.db.write() as conn:
-            rows, _ = self._targets(conn, entry_nos, flt)
+            rows = self._targets(conn, entry_nos, flt)
             for row in rows:
                 reason = refuse(row)
                 if reason:
@@ -821,6 +785,51 @@ class Logbook:
             if row[0] is None:
                 raise NotFound(f"entry {entry_no} has no attachment")
             return fetch(conn, row[0])
+
+
+def entry_clauses(flt: LogFilter) -> list[Any]:
+    """The WHERE clauses of a filter: the one place that turns entry filters into SQL.
+
+    Timeline and statistics use it too, so "rolled up", "not cancelled" and "not
+    postponed" mean the same everywhere.
+    """
+    c = T.c
+    clauses: list[Any] = []
+    if flt.entry_nos is not None:
+        clauses.append(c.entry_no.in_(flt.entry_nos))
+    if flt.contact_no:
+        if flt.rollup:
+            clauses.append(sa.or_(c.contact_no == flt.contact_no, c.company_no == flt.contact_no))
+        else:
+            clauses.append(c.contact_no == flt.contact_no)
+    for name in ("company_no", "template_code", "group_code", "kind", "document_type", "document_no",
+                 "segment_no", "logged_segment_no", "user_id", "evaluation", "state", "source"):
+        value = getattr(flt, name)
+        if value is not None:
+            clauses.append(getattr(c, name) == value)
+    if flt.date_from is not None:
+        clauses.append(c.occurred_at >= flt.date_from)
+    if flt.date_to is not None:
+        clauses.append(c.occurred_at <= flt.date_to)
+    # "IS NOT true" (the columns are NOT NULL) rather than "IS false": no index serves it, so
+    # SQLite without statistics does not walk the (cancelled, occurred_at) index, which is
+    # for finding the few cancelled entries, instead of a contact's own (200 ms, not 0.5 ms)
+    if flt.cancelled == "exclude":
+        clauses.append(c.cancelled.is_not(True))
+    elif flt.cancelled == "only":
+        clauses.append(c.cancelled.is_(True))
+    if flt.postponed == "exclude":
+        clauses.append(c.postponed.is_not(True))
+    elif flt.postponed == "only":
+        clauses.append(c.postponed.is_(True))
+    if flt.due_before is not None:
+        clauses.append(c.due_at < flt.due_before)
+    if flt.overdue:
+        clauses.extend([c.state == "open", c.due_at < dates.now()])
+    if flt.text:
+        needle = flt.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append(sa.func.lower(c.subject).like(f"%{needle}%", escape="\\"))
+    return clauses
 
 
 def row_to_interaction(row: Any) -> Interaction:

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection
 
 from . import models
 from .errors import BadValue
-from .records import check_choice
+from .logbook import entry_clauses
+from .records import LogFilter, check_choice
 
 if TYPE_CHECKING:
     from .logbook import Logbook
@@ -42,11 +43,6 @@ def month_key(column: Any, dialect: str) -> Any:
     raise BadValue(f"monthly statistics are not supported on the {dialect} backend")
 
 
-def counted() -> list[Any]:
-    """The clauses every statistic shares: no cancelled, no postponed entries."""
-    return [T.c.cancelled.is_not(True), T.c.postponed.is_not(True)]
-
-
 def _measures() -> list[Any]:
     return [
         sa.func.count().label("count"),
@@ -67,11 +63,7 @@ def statistics(logbook: "Logbook", by: str, *, date_from: datetime | None = None
     by = check_choice(by, STATS_BY, "statistics grouping")
     if date_from and date_to and date_from > date_to:
         raise BadValue("--from is after --to")
-    where = counted()
-    if date_from is not None:
-        where.append(T.c.occurred_at >= date_from)
-    if date_to is not None:
-        where.append(T.c.occurred_at <= date_to)
+    where = entry_clauses(LogFilter(date_from=date_from, date_to=date_to))
     measures = _measures()
     if by in WITH_LAST:
         measures.append(sa.func.max(T.c.occurred_at).label("last_contacted"))
@@ -130,13 +122,11 @@ def contact_stats(conn: Connection, contact_no: str, *, rollup: bool) -> dict[st
 
     With ``rollup`` (a company), its persons' entries logged under it count too.
     """
-    who = sa.or_(T.c.contact_no == contact_no, T.c.company_no == contact_no) if rollup else (
-        T.c.contact_no == contact_no)
     row = conn.execute(sa.select(
         *_measures(),
         sa.func.max(T.c.occurred_at).label("last_contacted"),
         sa.func.coalesce(sa.func.sum(sa.case((T.c.state == "open", 1), else_=0)), 0).label("open_activities"),
-    ).where(who, *counted())).mappings().one()
+    ).where(*entry_clauses(LogFilter(contact_no=contact_no, rollup=rollup)))).mappings().one()
     return {
         "count": int(row["count"]),
         "cost": round(float(row["cost"]), 6),

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import models
-from .records import check_code
+from .logbook import entry_clauses
+from .records import LogFilter, check_code
 
 if TYPE_CHECKING:
     from .logbook import Logbook
@@ -31,21 +32,14 @@ DOCUMENT_FIELDS = ("entry_no", "occurred_at", "contact_no", "document_type", "do
                    "occurrence", "template_code", "subject")
 
 
-def _who(contact_no: str, rollup: bool) -> Any:
-    if rollup:
-        return sa.or_(T.c.contact_no == contact_no, T.c.company_no == contact_no)
-    return T.c.contact_no == contact_no
-
-
 def timeline(logbook: "Logbook", contact_no: str, *, rollup: bool = True, limit: int | None = None,
              include_cancelled: bool = False) -> tuple[Any, list[dict[str, Any]]]:
     """(the contact, its entries newest first). Postponed entries are not history yet."""
     no = check_code(contact_no, "contact number")
     with logbook.db.read() as conn:
         contact = logbook.contacts._get(conn, no)
-        clauses = [_who(no, rollup and contact.type == "company"), T.c.postponed.is_not(True)]
-        if not include_cancelled:
-            clauses.append(T.c.cancelled.is_not(True))
+        clauses = entry_clauses(LogFilter(contact_no=no, rollup=rollup and contact.type == "company",
+                                          cancelled="include" if include_cancelled else "exclude"))
         columns = [T.c[name] for name in TIMELINE_FIELDS if name != "contact_name"]
         stmt = (sa.select(*columns, C.c.name.label("contact_name"))
                 .select_from(T.outerjoin(C, C.c.no == T.c.contact_no))
@@ -62,7 +56,6 @@ def timeline(logbook: "Logbook", contact_no: str, *, rollup: bool = True, limit:
 def recent_documents(conn: Connection, contact_no: str, *, rollup: bool, limit: int = 5) -> list[dict[str, Any]]:
     """The contact's latest entries that record a document (not cancelled, not postponed)."""
     stmt = (sa.select(*[T.c[name] for name in DOCUMENT_FIELDS])
-            .where(_who(contact_no, rollup), T.c.document_no.is_not(None), T.c.cancelled.is_not(True),
-                   T.c.postponed.is_not(True))
+            .where(*entry_clauses(LogFilter(contact_no=contact_no, rollup=rollup)), T.c.document_no.is_not(None))
             .order_by(T.c.occurred_at.desc(), T.c.entry_no.desc()).limit(limit))
     return [dict(r) for r in conn.execute(stmt).mappings()]
