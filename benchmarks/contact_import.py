@@ -14,8 +14,8 @@ Each child's peak resident memory comes from ``os.wait4`` (``ru_maxrss`` of that
 taken in a tiny wrapper process that starts it: on Linux a child's ``ru_maxrss`` starts at
 the high-water mark of the process it was forked from (kept across ``exec``), so measured
 directly from a big parent (``benchmarks/run.py`` after its history cases) it would report
-the parent's peak, not the import's. The target is under 200 MB however big the file,
-since rows are streamed in batches.
+the parent's peak, not the import's. The targets, both to be met: at least 60,000 rows/s,
+and under 200 MB however big the file, since rows are streamed in batches.
 ``--quick`` uses 100,000 rows.
 
     python benchmarks/contact_import.py [--quick] [--rows N] [--db URL]
@@ -33,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MB = 200.0
+TARGET_ROWS_PER_S = 60_000
 
 
 def write_csv(path: Path, rows: int) -> None:
@@ -72,7 +73,8 @@ def run_child(args: list[str], env: dict[str, str], log: Path) -> tuple[float, f
 
 
 def run(quick: bool, rows: int | None = None, db: str | None = None) -> list[dict]:
-    """Measure; returns one row per case: case, rows, seconds, rows_per_s, peak_rss_mb, target_mb, ok."""
+    """Measure; returns one row per case: case, rows, seconds, rows_per_s, peak_rss_mb, the targets
+    (target_rows_per_s, target_mb) and ok (both met)."""
     rows = rows or (100_000 if quick else 1_000_000)
     results = []
     with tempfile.TemporaryDirectory(prefix="ilog-bench-import-") as tmp:
@@ -81,6 +83,7 @@ def run(quick: bool, rows: int | None = None, db: str | None = None) -> list[dic
         write_csv(data, rows)
         url = db or str(tmpdir / "bench.db")
         env = dict(os.environ, ILOG_LOAD_PLUGINS="", ILOG_USER="bench", ILOG_HOME=str(tmpdir / "home"),
+                   ILOG_SYSTEM_CONFIG=str(tmpdir / "no-system.toml"),
                    PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
         env.pop("ILOG_DEBUG", None)
         for case, extra in (("create", []), ("re-import", ["--on-existing", "update"])):
@@ -96,7 +99,8 @@ def run(quick: bool, rows: int | None = None, db: str | None = None) -> list[dic
                 "rows_per_s": round(rows / seconds),
                 "peak_rss_mb": round(peak, 1),
                 "target_mb": TARGET_MB,
-                "ok": peak < TARGET_MB,
+                "target_rows_per_s": TARGET_ROWS_PER_S,
+                "ok": peak < TARGET_MB and rows / seconds >= TARGET_ROWS_PER_S,
                 "file_mb": round(data.stat().st_size / 1e6, 1),
                 "summary": summary[-1] if summary else "",
             })
@@ -111,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for row in run(args.quick, args.rows, args.db):
         print(f"{row['case']}: {row['seconds']:.1f} s, {row['rows_per_s']:,} rows/s, "
-              f"peak RSS {row['peak_rss_mb']:.0f} MB (target < {row['target_mb']:.0f} MB) "
+              f"peak RSS {row['peak_rss_mb']:.0f} MB (targets ≥ {row['target_rows_per_s']:,} rows/s, "
+              f"< {row['target_mb']:.0f} MB) "
               f"[{'ok' if row['ok'] else 'OVER'}]  {row['summary']}")
     return 0
 

@@ -10,7 +10,7 @@ from ilog import hookimpl
 
 
 def _engine(db_url):
-    from ilog.db import normalise_url
+    from ilog.store.urls import normalise_url
 
     return sa.create_engine(normalise_url(db_url), poolclass=sa.pool.NullPool)
 
@@ -265,7 +265,7 @@ def test_attachment_to_stdout_is_byte_for_byte(sample, tmp_path):
     from typer.testing import CliRunner
 
     from ilog.cli import build_app
-    from ilog.plugins import make_plugin_host
+    from ilog.plugins.host import make_plugin_host
 
     payload = bytes(range(256)) * 3 + b"\r\n\x00end"
     source = tmp_path / "raw.dat"
@@ -298,7 +298,7 @@ def test_stored_names_never_escape_the_chosen_directory(sample, db_url, tmp_path
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["inner"]
     assert not (tmp_path / "evil.txt").exists()
 
-    from ilog.attachments import safe_file_name
+    from ilog.services.attachments import safe_file_name
 
     assert safe_file_name("../../etc/passwd", "x") == "passwd"
     assert safe_file_name("/", "fallback") == "fallback"

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from ilog import hookimpl
-from ilog.records import DocumentEvent
+from ilog import DocumentEvent
 
 
 def lines(*events: dict | str) -> str:
@@ -159,7 +159,7 @@ def test_a_database_error_in_a_chunk_fails_only_its_event(mapped, logbook, plugi
                 interaction.contact_no = "GHOST"
 
     logbook.plugins.pm.register(Ghost(), name="ghost")
-    events = [DocumentEvent("sales.invoice", f"INV-{i}", contact_no="P1", idempotency_key=f"k{i}")
+    events = [DocumentEvent(event="sales.invoice", document_no=f"INV-{i}", contact_no="P1", idempotency_key=f"k{i}")
               for i in range(1, 6)]
     outcomes = logbook.record_events(events, chunk_size=3)
     assert [o.line for o in outcomes] == [1, 2, 3, 4, 5]

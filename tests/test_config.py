@@ -128,6 +128,6 @@ def test_an_unreadable_config_file_is_an_error_not_a_silent_default(cli, files):
     ("/var/lib/ilog/ilog.db", "/var/lib/ilog/ilog.db"),
 ])
 def test_mask_url(url, masked):
-    from ilog.config import mask_url
+    from ilog.store.urls import mask_url
 
     assert mask_url(url) == masked

@@ -352,8 +352,8 @@ def test_purge_filters_and_bad_input(history, snapshot):
 
 
 def test_purge_in_batches_deletes_everything_due(logbook):
-    from ilog.dates import now
-    from ilog.records import LogFilter
+    from ilog.domain.dates import now
+    from ilog import LogFilter
 
     logbook.contacts.add("Someone", no="S1")
     logbook.templates.add("NOTE", kind="note")
@@ -372,7 +372,7 @@ def test_init_is_safe_to_rerun_and_reports_the_version(cli):
     second = cli.ok("init")
     assert "up to date" in second.stderr
     status = cli.ok("db", "status", "-f", "json").json()
-    from ilog.models import SCHEMA_VERSION
+    from ilog.store.tables import SCHEMA_VERSION
 
     assert status["schema_version"] == status["ilog_schema_version"] == SCHEMA_VERSION
 
@@ -387,7 +387,7 @@ def test_sqlite_is_opened_for_concurrent_writers(logbook):
     import stat
 
     logbook.contacts.add("X", no="X")
-    with logbook.db.write() as conn:
+    with logbook.db.transaction(write=True) as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -411,7 +411,7 @@ def test_indexes_serve_common_reads(logbook):
     import sqlalchemy as sa
 
     logbook.contacts.add("X", no="X")
-    with logbook.db.read() as conn:
+    with logbook.db.transaction(write=False) as conn:
         indexes = {tuple(i["column_names"]) for i in sa.inspect(conn).get_indexes("interaction")}
     assert ("contact_no", "occurred_at") in indexes
     assert ("company_no", "occurred_at") in indexes
@@ -427,7 +427,7 @@ def test_database_url_resolution(tmp_path, monkeypatch, isolated_env):
     monkeypatch.setenv("ILOG_DATABASE_URL", "/from/env.db")
     assert load_settings().database_url == "/from/env.db"
     assert load_settings(database_url="/from/flag.db").database_url == "/from/flag.db"
-    from ilog.db import normalise_url
+    from ilog.store.urls import normalise_url
 
     assert normalise_url("relative.db").startswith("sqlite:////")
     assert normalise_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"

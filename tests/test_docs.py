@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ilog import hookspecs
+from ilog.plugins import hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS_MD = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
@@ -78,7 +78,7 @@ def _commands():
     import typer
 
     from ilog.cli import build_app
-    from ilog.plugins import make_plugin_host
+    from ilog.plugins.host import make_plugin_host
 
     import os
 

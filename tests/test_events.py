@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ilog import hookimpl
-from ilog.events import BUILTIN_EVENTS
+from ilog.domain.choices import BUILTIN_EVENTS
 
 SPEC_EVENTS = (
     "sales.quote sales.blanket-order sales.order-confirmation sales.draft-invoice sales.invoice "
@@ -181,7 +181,7 @@ def test_event_refusals_change_nothing(mapped, snapshot, tmp_path):
         ("event", "sales.invoice", "--document-no", "", "--contact", "P1"): (2, "document number"),
         ("event", "sales.invoice", "--document-no", "X" * 51, "--contact", "P1"): (2, "document number"),
         ("event", "sales.invoice", "--document-no", "INV-1", "--contact", "P1", "--attach", tmp_path / "missing.pdf"): (2, "missing.pdf"),
-        ("event", "sales.invoice", "--document-no", "INV-1", "--contact", "P1", "--version", "-1"): (2, "--version"),
+        ("event", "sales.invoice", "--document-no", "INV-1", "--contact", "P1", "--version", "-1"): (2, "version must not be negative"),
         ("event", "sales.invoice", "--contact", "P1"): (2, "--document-no"),
     }
     for args, (status, text) in cases.items():

@@ -81,7 +81,7 @@ def test_erp_customers_plugin(world, db_url, monkeypatch):
     from typer.testing import CliRunner
 
     from ilog.cli import build_app
-    from ilog.plugins import make_plugin_host
+    from ilog.plugins.host import make_plugin_host
 
     monkeypatch.setenv("ILOG_LOAD_PLUGINS", "erp_customers")
     host = make_plugin_host(entrypoints=False, plugins_dir=EXAMPLES / "plugins")

@@ -17,6 +17,7 @@ from conftest import CLI
 def source(tmp_path):
     """A separate SQLite log with contacts, templates and entries (comments, keys, documents, cancelled)."""
     src = CLI(str(tmp_path / "source.db"), [])
+    src.ok("init")
     src.ok("group", "add", "SALES", "-d", "Sales")
     src.ok("contact", "add", "Rossi SpA", "--no", "C1", "--type", "company", "--email", "info@rossi.it")
     src.ok("contact", "add", "Mario Rossi", "--no", "P1", "--company", "C1", "--email", "mario@rossi.it")
@@ -81,7 +82,7 @@ def test_log_export_has_every_field_and_comments(source):
     lines = [json.loads(line) for line in source.ok("log", "export").stdout.splitlines()]
     assert [e["entry_no"] for e in lines] == [1, 2, 3, 4]  # oldest first, cancelled included
     first = lines[0]
-    from ilog.records import INTERACTION_FIELDS
+    from ilog.domain.records import INTERACTION_FIELDS
 
     assert set(INTERACTION_FIELDS) <= set(first)
     assert first["idempotency_key"] == "call-1"

@@ -177,7 +177,7 @@ class Raiser:
         # pluggy matches implementations by attribute name; declare the arguments the spec has
         import inspect
 
-        from ilog import hookspecs
+        from ilog.plugins import hookspecs
 
         spec = getattr(hookspecs, hook)
         params = list(inspect.signature(spec).parameters)

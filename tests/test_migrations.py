@@ -18,7 +18,7 @@ T0 = datetime(2026, 1, 5, 9, 30, tzinfo=timezone.utc)
 
 
 def engine_for(url: str) -> sa.engine.Engine:
-    from ilog.db import normalise_url
+    from ilog.store.urls import normalise_url
 
     return sa.create_engine(normalise_url(url), poolclass=sa.pool.NullPool)
 
@@ -34,7 +34,7 @@ def dump(url: str, tables) -> dict[str, list]:
 
 
 def set_version(url: str, version: int) -> None:
-    from ilog import models
+    from ilog.store import tables as models
 
     engine = engine_for(url)
     with engine.begin() as conn:
@@ -69,7 +69,7 @@ V1_TABLES = ("ilog_meta", "number_series", "contact", "interaction_group", "atta
 
 def make_v1_database(url: str) -> None:
     """A database exactly as ilog's first release made it, with a little of everything in it."""
-    from ilog import models as m
+    from ilog.store import tables as m
 
     script = (DATA / f"schema_v1.{BACKEND}.sql").read_text()
     statements = [s for s in (chunk.strip() for chunk in script.split(";\n")) if s]
@@ -130,14 +130,14 @@ def v1_url(db_url):
 
 
 def test_every_version_after_the_first_has_a_step():
-    from ilog.migrations import STEPS
-    from ilog.models import SCHEMA_VERSION
+    from ilog.store.migrations import STEPS
+    from ilog.store.tables import SCHEMA_VERSION
 
     assert sorted(STEPS) == list(range(2, SCHEMA_VERSION + 1))
 
 
 def test_a_new_database_is_created_at_the_newest_version(cli):
-    from ilog.models import SCHEMA_VERSION
+    from ilog.store.tables import SCHEMA_VERSION
 
     assert "created database" in cli.ok("init").stderr
     status = cli.ok("db", "status", "-f", "json").json()
@@ -160,7 +160,7 @@ def test_an_older_database_asks_for_init_and_changes_nothing(v1_url, cli, snapsh
 
 @pytest.mark.parametrize("command", ["init", "db upgrade"])
 def test_a_version_1_database_upgrades_in_place_keeping_every_row(v1_url, cli, command):
-    from ilog import models
+    from ilog.store import tables as models
 
     tables = [models.metadata.tables[name] for name in V1_TABLES]
     before = dump(v1_url, tables)
@@ -191,8 +191,8 @@ def test_a_version_1_database_upgrades_in_place_keeping_every_row(v1_url, cli, c
 
 
 def test_an_upgraded_database_has_exactly_the_schema_of_a_new_one(v1_url, new_db_url, cli):
-    from ilog.db import Database
-    from ilog.migrations import upgrade
+    from ilog.store.database import Database
+    from ilog.store.migrations import upgrade
 
     cli.ok("init")
     fresh = new_db_url()
@@ -212,8 +212,10 @@ def test_a_newer_database_is_readable_but_never_written(cli, snapshot, db_url):
     cli.ok("template", "add", "CALL", "--kind", "phone-call", "--flow", "outbound")
     set_version(db_url, 3)
     before = snapshot()
-    message = ("ilog: error: the database is at schema version 3, newer than this ilog (0.1.0, schema version 2): "
-               "refusing to write; upgrade ilog")
+    from ilog import __version__
+
+    message = (f"ilog: error: the database is at schema version 3, newer than this ilog ({__version__}, schema "
+               "version 2): refusing to write; upgrade ilog")
     for args in (("contact", "add", "Other"), ("interact", "C1", "-t", "CALL"), ("cancel", "1", "--yes")):
         run = cli(*args)
         assert (run.exit_code, run.stderr.splitlines()) == (1, [message]), args
@@ -250,22 +252,22 @@ def _together(count: int, work) -> list:
 
 
 def test_many_processes_on_a_new_database_create_it_once(db_url):
-    from ilog.logbook import Logbook
-    from ilog.migrations import status
+    from ilog.testing import open_logbook
+    from ilog.store.migrations import status
 
     def add(i: int) -> str:
-        with Logbook(db_url, user=f"host{i}") as logbook:
+        with open_logbook(db_url, user=f"host{i}") as logbook:
             return logbook.contacts.add(f"Contact {i}").no
 
     numbers = _together(6, add)
     assert sorted(numbers) == [f"CT{n:06d}" for n in range(1, 7)]
-    with Logbook(db_url) as logbook:
+    with open_logbook(db_url) as logbook:
         assert [(h["version"], h["action"]) for h in status(logbook.db)["history"]] == [(2, "created")]
 
 
 def test_many_hosts_upgrading_at_once_upgrade_once(v1_url):
-    from ilog.db import Database
-    from ilog.migrations import status, upgrade
+    from ilog.store.database import Database
+    from ilog.store.migrations import status, upgrade
 
     def run(_: int) -> tuple:
         db = Database(v1_url)

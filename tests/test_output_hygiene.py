@@ -62,7 +62,7 @@ def _format_commands() -> set[str]:
     import typer
 
     from ilog.cli import build_app
-    from ilog.plugins import make_plugin_host
+    from ilog.plugins.host import make_plugin_host
 
     def walk(command, path):
         subs = getattr(command, "commands", None)

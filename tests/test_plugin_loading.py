@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ilog.errors import PluginError
-from ilog.plugins import make_plugin_host
+from ilog.plugins.host import make_plugin_host
 
 HOOKED = """
 import ilog
@@ -89,8 +89,10 @@ def test_entry_point_plugins_load_with_their_version(load_all, site, monkeypatch
 
 def test_first_party_plugins_are_installed(load_all):
     host = make_plugin_host()
-    for name in ("mailbox", "spool"):
-        assert host.info[name].source == "entry point" and host.info[name].version == "0.1.0"
+    from importlib.metadata import version
+
+    for name, dist in (("mailbox", "ilog-mailbox"), ("spool", "ilog-spool")):
+        assert host.info[name].source == "entry point" and host.info[name].version == version(dist)
         assert host.info[name].hooks == ["register_commands"]
 
 

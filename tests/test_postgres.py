@@ -37,12 +37,19 @@ def test_plain_and_psycopg_urls_work(cli, db_url, scheme):
     assert (status["backend"], status["status"]) == ("postgresql", "up to date")
 
 
-def test_one_shot_processes_use_no_pool(logbook):
-    from sqlalchemy.pool import NullPool
+def test_a_logbook_keeps_its_connections_in_a_small_pool(logbook):
+    """Every unit of work checks a connection out of the logbook's pool and gives it back:
+    many operations, one connection opened."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import QueuePool
 
-    assert isinstance(logbook.db.engine.pool, NullPool)
+    assert isinstance(logbook.db.engine.pool, QueuePool)
+    opened: list[object] = []
+    sa.event.listen(logbook.db.engine, "connect", lambda dbapi, record: opened.append(dbapi))
     logbook.contacts.add("X", no="X")
-    assert logbook.db.engine.pool.status().startswith("NullPool")
+    for _ in range(5):
+        logbook.contacts.get("X")
+    assert len(opened) <= 1 and logbook.db.engine.pool.checkedout() == 0
 
 
 @needs_pg
@@ -91,8 +98,8 @@ def test_nothing_session_level_reaches_the_server(logbook, tmp_path):
     """
     from sqlalchemy import event
 
-    from ilog.dates import now
-    from ilog.records import LogFilter
+    from ilog.domain.dates import now
+    from ilog import LogFilter
 
     trace = open(tmp_path / "trace.txt", "w")
     event.listen(logbook.db.engine, "connect", lambda dbapi, _record: dbapi.pgconn.trace(trace.fileno()))
@@ -107,7 +114,7 @@ def test_nothing_session_level_reaches_the_server(logbook, tmp_path):
     logbook.cancel([1, 2])
     logbook.purge_cancelled(now())
     assert len(logbook.find(LogFilter(text="CALL"))) == 5
-    with logbook.db.write() as conn:  # many statements on one connection
+    with logbook.db.transaction(write=True) as conn:  # many statements on one connection
         for i in range(8):
             conn.execute(sa.text("SELECT :x"), {"x": i})
     trace.close()
@@ -131,7 +138,7 @@ def test_nothing_session_level_reaches_the_server(logbook, tmp_path):
 
 
 def raw_value(db_url: str, sql: str):
-    from ilog.db import normalise_url
+    from ilog.store.urls import normalise_url
 
     engine = sa.create_engine(normalise_url(db_url), poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
@@ -203,8 +210,8 @@ def test_a_non_utf8_argument_from_a_real_process_exits_2(sample, db_url, snapsho
 
 def test_numbers_and_occurrences_are_race_free(sample, db_url):
     """Several print hooks at once, each its own process-like Logbook: no duplicates, no errors."""
-    from ilog.logbook import Logbook
-    from ilog.records import LogFilter
+    from ilog.testing import open_logbook
+    from ilog import LogFilter
 
     sample.ok("template", "setup", "sales.invoice", "INVOICE")
     workers, rounds = 6, 8
@@ -214,7 +221,7 @@ def test_numbers_and_occurrences_are_race_free(sample, db_url):
 
     def hook(i: int) -> None:
         try:
-            with Logbook(db_url, user=f"host{i}") as logbook:
+            with open_logbook(db_url, user=f"host{i}") as logbook:
                 barrier.wait()
                 for r in range(rounds):
                     logbook.interact("P1", "CALL", subject=f"call {i}.{r}")
@@ -230,7 +237,7 @@ def test_numbers_and_occurrences_are_race_free(sample, db_url):
     for t in threads:
         t.join()
     assert not errors, errors
-    with Logbook(db_url) as logbook:
+    with open_logbook(db_url) as logbook:
         entries = logbook.find(LogFilter())
         numbers = [e.entry_no for e in entries]
         assert len(numbers) == len(set(numbers)) == workers * rounds * 2 + 1
@@ -245,8 +252,8 @@ def test_numbers_and_occurrences_are_race_free(sample, db_url):
 
 
 def table_rows(url: str) -> dict[str, list[tuple]]:
-    from ilog import models
-    from ilog.db import normalise_url
+    from ilog.store import tables as models
+    from ilog.store.urls import normalise_url
 
     engine = sa.create_engine(normalise_url(url), poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
@@ -263,6 +270,7 @@ def sqlite_log(tmp_path, plugins):
 
     url = str(tmp_path / "old.db")
     cli = CLI(url, plugins)
+    cli.ok("init")
     cli.ok("contact", "add", "Rossi SpA", "--no", "RS1", "--type", "company")  # sorts after its persons
     cli.ok("contact", "add", "Mario Rossi", "--company", "RS1")  # CT000001
     cli.ok("contact", "add", "Ada Bianchi")  # CT000002...
@@ -327,8 +335,8 @@ def test_db_copy_refuses_a_destination_with_data_and_changes_nothing(sqlite_log,
 
 
 def test_db_copy_refuses_an_older_source(sqlite_log, db_url, cli):
-    from ilog import models
-    from ilog.db import normalise_url
+    from ilog.store import tables as models
+    from ilog.store.urls import normalise_url
 
     engine = sa.create_engine(normalise_url(sqlite_log.db_url), poolclass=sa.pool.NullPool)
     with engine.begin() as conn:

@@ -31,13 +31,13 @@ def _world(logbook) -> None:
 
 
 def _rows(logbook, table: sa.Table) -> list[dict]:
-    with logbook.db.read() as conn:
+    with logbook.db.transaction(write=False) as conn:
         return [dict(r) for r in conn.execute(sa.select(table)).mappings()]
 
 
 def _integrity_ok(logbook) -> None:
     if logbook.db.is_sqlite:
-        with logbook.db.read() as conn:
+        with logbook.db.transaction(write=False) as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
 
 
@@ -45,7 +45,7 @@ def _integrity_ok(logbook) -> None:
 
 @pytest.mark.slow
 def test_concurrent_writers_lose_and_duplicate_nothing(logbook, db_url, tmp_path):
-    from ilog import models
+    from ilog.store import tables as models
 
     _world(logbook)
     start = tmp_path / "go"
@@ -86,7 +86,7 @@ def test_concurrent_writers_lose_and_duplicate_nothing(logbook, db_url, tmp_path
 # -- 2. idempotency survives purge ------------------------------------------------------------
 
 def test_idempotency_key_survives_purge_in_the_service(logbook):
-    from ilog import dates
+    from ilog.domain import dates
 
     _world(logbook)
     first = logbook.record_event("sales.invoice", "INV-1", contact_no="C1", key="print-1")
@@ -105,7 +105,7 @@ def test_idempotency_key_survives_purge_in_the_service(logbook):
 
 
 def _all():
-    from ilog.records import LogFilter
+    from ilog import LogFilter
 
     return LogFilter(cancelled="include", postponed="include")
 
@@ -161,14 +161,18 @@ def _add_cancelled(logbook, count: int, start_day: int = 0) -> None:
     """
     from datetime import datetime, timedelta, timezone
 
-    from ilog import dates, logbook as service, models, numbering
+    from ilog.domain import dates
+    from ilog.domain.records import STORED_FIELDS
+    from ilog.store import tables as models
 
     base = datetime(2020, 1, 1, tzinfo=timezone.utc) + timedelta(days=start_day)
-    model = logbook.prepare(logbook.draft("P1", "CALL", occurred_at=base, cancelled=True, cancelled_at=dates.now(),
+    model = logbook.entries.prepare(logbook.draft("P1", "CALL", occurred_at=base, cancelled=True, cancelled_at=dates.now(),
                                           created_at=dates.now()))
-    row = {name: getattr(model, name) for name in service._STORED}
-    with logbook.db.write() as conn:
-        first = numbering.take(conn, "entry", count)
+    row = {name: getattr(model, name) for name in STORED_FIELDS}
+    with logbook.db.transaction(write=True) as conn:
+        first = conn.execute(sa.update(models.number_series).where(models.number_series.c.code == "entry")
+                             .values(last_no=models.number_series.c.last_no + count)
+                             .returning(models.number_series.c.last_no)).scalar() - count + 1
         rows = [{**row, "entry_no": first + i, "occurred_at": base + timedelta(minutes=i)} for i in range(count)]
         conn.execute(models.interaction.insert(), rows)
     for no in range(first, first + count, 500):
@@ -176,16 +180,16 @@ def _add_cancelled(logbook, count: int, start_day: int = 0) -> None:
 
 
 def _snapshot_live(logbook) -> list[tuple]:
-    from ilog import models
+    from ilog.store import tables as models
 
     T = models.interaction
-    with logbook.db.read() as conn:
+    with logbook.db.transaction(write=False) as conn:
         return [tuple(r) for r in conn.execute(sa.select(T).where(T.c.cancelled.is_(False)).order_by(T.c.entry_no))]
 
 
 @pytest.mark.slow
 def test_kill_9_during_purge_never_loses_a_live_entry(logbook, db_url):
-    from ilog import models
+    from ilog.store import tables as models
 
     rng = random.Random(20260309)
     _world(logbook)
@@ -220,7 +224,7 @@ def test_kill_9_during_purge_never_loses_a_live_entry(logbook, db_url):
         assert code in (0, -9), outcomes
         _integrity_ok(logbook)
         assert _snapshot_live(logbook) == live, f"kill at {delay:.2f}s touched a live entry"
-        with logbook.db.read() as conn:
+        with logbook.db.transaction(write=False) as conn:
             orphans = conn.execute(sa.select(sa.func.count()).select_from(models.interaction_comment).where(
                 models.interaction_comment.c.entry_no.not_in(sa.select(models.interaction.c.entry_no)))).scalar()
         assert orphans == 0
@@ -236,7 +240,7 @@ def test_kill_9_during_purge_never_loses_a_live_entry(logbook, db_url):
 
 
 def _cancelled():
-    from ilog.records import LogFilter
+    from ilog import LogFilter
 
     return LogFilter(cancelled="only", postponed="include")
 
@@ -246,10 +250,11 @@ SEGMENT_LINES = 20_000
 
 def _add_persons(logbook, count: int, prefix: str = "K") -> None:
     """``count`` persons inserted in bulk (a fixture for the segment tests)."""
-    from ilog import dates, models
+    from ilog.domain import dates
+    from ilog.store import tables as models
 
     now = dates.now()
-    with logbook.db.write() as conn:
+    with logbook.db.transaction(write=True) as conn:
         conn.execute(models.contact.insert(), [
             {"no": f"{prefix}{i:06d}", "type": "person", "name": f"Person {i}", "created_at": now, "updated_at": now}
             for i in range(count)])
@@ -257,8 +262,8 @@ def _add_persons(logbook, count: int, prefix: str = "K") -> None:
 
 @pytest.mark.slow
 def test_kill_9_during_segment_log_logs_all_lines_or_none(logbook, db_url):
-    from ilog import models
-    from ilog.segments import Criteria
+    from ilog.store import tables as models
+    from ilog.domain.records import Criteria
 
     rng = random.Random(20260310)
     _world(logbook)
@@ -284,7 +289,7 @@ def test_kill_9_during_segment_log_logs_all_lines_or_none(logbook, db_url):
         assert len(outcomes) < 4 * KILLS, outcomes
         code, delay = _kill_at_random(_ilog_argv(db_url, "segment", "log", no), 0.3, whole * 1.1, rng)
         _integrity_ok(logbook)
-        with logbook.db.read() as conn:
+        with logbook.db.transaction(write=False) as conn:
             per_segment = dict(conn.execute(
                 sa.select(models.interaction.c.segment_no, sa.func.count()).group_by(models.interaction.c.segment_no)
             ).all())
@@ -316,7 +321,7 @@ IMPORT_BATCH = 1_000
 def test_kill_9_during_import_keeps_a_prefix_of_batches_and_resumes(logbook, db_url, tmp_path):
     import csv
 
-    from ilog import models
+    from ilog.store import tables as models
 
     rng = random.Random(20260311)
     logbook.contacts.add("Rossi SpA", no="C1", type="company")  # initialises the database
@@ -329,12 +334,13 @@ def test_kill_9_during_import_keeps_a_prefix_of_batches_and_resumes(logbook, db_
     argv = _ilog_argv(db_url, "contact", "import", str(source), "--batch-size", str(IMPORT_BATCH))
 
     def present() -> list[str]:
-        with logbook.db.read() as conn:
+        with logbook.db.transaction(write=False) as conn:
             return sorted(conn.execute(sa.select(models.contact.c.no).where(models.contact.c.no != "C1")).scalars())
 
     # calibrate on a whole run into a scratch SQLite file
     began = time.monotonic()
     scratch = str(tmp_path / "scratch.db")
+    (tmp_path / "scratch.db").touch()  # an empty file becomes a database; a missing one is refused
     run = subprocess.run(_ilog_argv(scratch, *argv[argv.index("contact"):]), capture_output=True, env=env(),
                          timeout=300)
     whole = time.monotonic() - began
@@ -344,7 +350,7 @@ def test_kill_9_during_import_keeps_a_prefix_of_batches_and_resumes(logbook, db_
         assert len(outcomes) < 4 * KILLS, outcomes
         before = len(present())
         if before == IMPORT_ROWS:  # finished before a kill came: start over, to interrupt again
-            with logbook.db.write() as conn:
+            with logbook.db.transaction(write=True) as conn:
                 conn.execute(sa.delete(models.contact).where(models.contact.c.no != "C1"))
             before = 0
         code, delay = _kill_at_random(argv, 0.3, whole * 1.1, rng)
@@ -357,7 +363,7 @@ def test_kill_9_during_import_keeps_a_prefix_of_batches_and_resumes(logbook, db_
     print("import kills (exit, delay, rows before, rows after):", outcomes)
     assert any(0 < after < IMPORT_ROWS for code, _, _, after in outcomes if code == -9), outcomes
     if len(present()) == IMPORT_ROWS:
-        with logbook.db.write() as conn:
+        with logbook.db.transaction(write=True) as conn:
             conn.execute(sa.delete(models.contact).where(models.contact.c.no.in_(
                 [f"K{i:06d}" for i in range(IMPORT_ROWS - IMPORT_BATCH * 3, IMPORT_ROWS)])))
     # re-running completes the import, and its report accounts for every row
@@ -368,6 +374,6 @@ def test_kill_9_during_import_keeps_a_prefix_of_batches_and_resumes(logbook, db_
     assert summary == (f"ilog: {IMPORT_ROWS} rows: {IMPORT_ROWS - already} created, 0 updated, {already} skipped, "
                        "0 failed"), summary
     assert present() == [f"K{i:06d}" for i in range(IMPORT_ROWS)]
-    with logbook.db.read() as conn:
+    with logbook.db.transaction(write=False) as conn:
         assert conn.execute(sa.select(sa.func.count(sa.distinct(models.contact.c.external_id)))).scalar() == IMPORT_ROWS
     _integrity_ok(logbook)

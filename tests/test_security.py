@@ -26,20 +26,22 @@ def _mode(path: Path) -> int:
 @pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite files")
 def test_a_new_sqlite_database_and_its_wal_are_private(tmp_path):
     path = tmp_path / "new" / "ilog.db"
+    path.parent.mkdir()
     # a real process under the usual umask (group and others may read new files)
-    run = subprocess.run([sys.executable, "-c", "import os, sys, runpy; os.umask(0o022); "
-                          "sys.argv = ['ilog', '--db', sys.argv[1], 'contact', 'add', 'Acme']; "
-                          "runpy.run_module('ilog', run_name='__main__')", str(path)],
-                         capture_output=True, env=env(), timeout=60)
-    assert run.returncode == 0, run.stderr
+    for args in (["init"], ["contact", "add", "Acme"]):
+        run = subprocess.run([sys.executable, "-c", "import os, sys, runpy; os.umask(0o022); "
+                              "sys.argv = ['ilog', '--db', sys.argv[1], *sys.argv[2:]]; "
+                              "runpy.run_module('ilog', run_name='__main__')", str(path), *args],
+                             capture_output=True, env=env(), timeout=60)
+        assert run.returncode == 0, run.stderr
     assert _mode(path) == 0o600
     # the WAL and shared-memory files exist while a connection is open: look then
-    from ilog.logbook import Logbook
+    from ilog.testing import open_logbook
 
     old = os.umask(0o022)
     try:
-        with Logbook(str(path)) as logbook:
-            with logbook.db.write() as conn:
+        with open_logbook(str(path)) as logbook:
+            with logbook.db.transaction(write=True) as conn:
                 conn.exec_driver_sql("UPDATE contact SET phone = '1'")
                 wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
                 assert wal.exists() and shm.exists()
@@ -168,13 +170,13 @@ if BACKEND == "sqlite":  # PostgreSQL cannot even store a NUL
 def test_attachment_get_never_writes_outside_the_chosen_path(logbook, cli, tmp_path, monkeypatch, name):
     import sqlalchemy as sa
 
-    from ilog import models
+    from ilog.store import tables as models
 
     logbook.contacts.add("Acme", no="A", type="company")
     source = tmp_path / "invoice.pdf"
     source.write_bytes(b"%PDF-1.4 pretend")
     result = logbook.interact("A", None, kind="note", attach=source)
-    with logbook.db.write() as conn:  # a stored name as hostile as a plugin or an old import could make it
+    with logbook.db.transaction(write=True) as conn:  # a stored name as hostile as a plugin or an old import could make it
         conn.execute(sa.update(models.attachment).values(name=name))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     cwd = tmp_path / "a" / "b" / "cwd"

@@ -285,7 +285,7 @@ def test_all_or_nothing_a_line_without_a_template(sample, snapshot):
 
 def _break_template_of_line(db_url: str, segment_no: str, contact_no: str) -> None:
     """Point a line at a template that does not exist (as a hand-edited database could)."""
-    from ilog.db import normalise_url
+    from ilog.store.urls import normalise_url
 
     if BACKEND == "sqlite":
         import sqlite3
@@ -424,13 +424,13 @@ def test_cancel_and_restore_a_logged_segment_as_a_whole(sample, plugins, snapsho
 
 def test_logging_is_one_transaction_of_bulk_statements(logbook):
     """However many lines, logging runs a handful of statements: one executemany for the entries."""
-    from ilog import models
+    from ilog.store import tables as models
 
     logbook.templates.add("MAIL", kind="email")
-    now = __import__("ilog.dates", fromlist=["now"]).now()
+    now = __import__("ilog.domain.dates", fromlist=["now"]).now()
     rows = [{"no": f"K{n:05d}", "type": "person", "name": f"Person {n}", "created_at": now, "updated_at": now}
             for n in range(3000)]
-    with logbook.db.write() as conn:
+    with logbook.db.transaction(write=True) as conn:
         conn.execute(models.contact.insert(), rows)
     seg = logbook.segments.create("Big mailing", template_code="MAIL")
     added = logbook.segments.add(seg.no, [r["no"] for r in rows])
@@ -449,4 +449,4 @@ def test_logging_is_one_transaction_of_bulk_statements(logbook):
     inserts = [s for s in statements if s[0] == "INSERT"]
     assert inserts.count(("INSERT", True)) == 1  # the entries, in one executemany
     assert len(inserts) == 2  # and the logged segment
-    assert logbook.count(__import__("ilog.records", fromlist=["LogFilter"]).LogFilter(logged_segment_no=result.logged_segment_no)) == 3000
+    assert logbook.count(__import__("ilog").LogFilter(logged_segment_no=result.logged_segment_no)) == 3000

@@ -62,7 +62,7 @@ def _fresh_database(db_url: str, workdir: Path):
 
     import sqlalchemy as sa
 
-    from ilog.db import normalise_url
+    from ilog.store.urls import normalise_url
 
     def fresh() -> str:
         engine = sa.create_engine(normalise_url(db_url), poolclass=sa.pool.NullPool)
@@ -77,9 +77,9 @@ def _fresh_database(db_url: str, workdir: Path):
 
 def test_the_log_keeps_its_promises_whatever_the_sequence(db_url, tmp_path):
     from ilog import errors
-    from ilog.logbook import Logbook
-    from ilog.plugins import make_plugin_host
-    from ilog.records import LogFilter
+    from ilog.testing import open_logbook
+    from ilog.plugins.host import make_plugin_host
+    from ilog import LogFilter
 
     fresh = _fresh_database(db_url, tmp_path)
     ALL = dict(cancelled="include", postponed="include")
@@ -87,8 +87,7 @@ def test_the_log_keeps_its_promises_whatever_the_sequence(db_url, tmp_path):
     class LogbookMachine(RuleBasedStateMachine):
         def __init__(self):
             super().__init__()
-            self.lb = Logbook(fresh(), user="machine", plugins=make_plugin_host(entrypoints=False),
-                              warn=lambda message: None)
+            self.lb = open_logbook(fresh(), user="machine")
             self.entries: dict[int, Entry] = {}
             self.company_of: dict[str, str | None] = {}
             self.keys: dict[str, int] = {}
@@ -246,9 +245,9 @@ def test_the_log_keeps_its_promises_whatever_the_sequence(db_url, tmp_path):
         def each_key_one_entry(self):
             import sqlalchemy as sa
 
-            from ilog import models
+            from ilog.store import tables as models
 
-            with self.lb.db.read() as conn:
+            with self.lb.db.transaction(write=False) as conn:
                 stored = dict(conn.execute(sa.select(models.idempotency_key.c.key,
                                                      models.idempotency_key.c.entry_no)).all())
                 keyed = conn.execute(sa.select(models.interaction.c.idempotency_key, sa.func.count())

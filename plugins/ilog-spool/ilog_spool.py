@@ -62,13 +62,13 @@ def register_commands(app: "typer.Typer") -> None:
 
         Example: ilog spool scan /srv/erp/printed
         """
-        from ilog.cli import say, state
+        from ilog import logbook_for, say
 
         if dry_run:
             for pdf, meta in plan(directory):
                 say(f"ilog: spool: would record {pdf.name}: {meta}")
             return
-        report = Spool(state(ctx).logbook, directory, done_dir=done_dir, failed_dir=failed_dir).scan()
+        report = Spool(logbook_for(ctx), directory, done_dir=done_dir, failed_dir=failed_dir).scan()
         for entry_no in report.recorded:
             print(entry_no)
         for line in report.lines:
@@ -194,14 +194,9 @@ class Spool:
         if meta.get("document_type"):
             fields["document_type"] = meta["document_type"]
         if meta.get("version") is not None:
-            try:
-                fields["version_no"] = int(meta["version"])
-            except (TypeError, ValueError):
-                raise ilog.BadValue(f"version {meta['version']!r} is not a whole number") from None
+            fields["version_no"] = meta["version"]  # checked by ilog, as on every path
         if meta.get("date"):
-            from ilog.dates import parse_datetime
-
-            fields["occurred_at"] = parse_datetime(meta["date"])
+            fields["occurred_at"] = meta["date"]
         if meta.get("subject"):
             fields["subject"] = meta["subject"]
         return self.logbook.record_event(meta["event"], **fields)

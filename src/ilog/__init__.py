@@ -1,7 +1,7 @@
-"""ilog: a command-line interaction log, and the Python API ERP scripts use.
+"""ilog: a command-line interaction log, and the Python API ERP scripts and plugins use.
 
-``import ilog`` is cheap: it imports no database library. The functions below open the
-database on first use::
+``import ilog`` is cheap: it imports no database library (the names below that need one
+are loaded on first use). Everything a plugin or an ERP script needs is here::
 
     import ilog
 
@@ -11,14 +11,13 @@ database on first use::
         )
         print(result.entry_no, result.created)
 
-Plugins mark their hook functions with :data:`hookimpl`; :mod:`ilog.hookspecs` is the contract.
+Plugins mark their hook functions with :data:`hookimpl`; :mod:`ilog.plugins.hookspecs` is
+the contract. Only :class:`IlogError` and its subclasses escape the API.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-
-import pluggy
 
 from .errors import (
     AlreadyExists,
@@ -27,53 +26,115 @@ from .errors import (
     IlogError,
     NotFound,
     PluginError,
+    ReadOnlyDatabase,
+    ReadOnlyRecord,
     Refused,
     ValidationFailed,
 )
+from .plugins.hookspecs import hookimpl
+from .version import __version__
 
 if TYPE_CHECKING:
-    from .logbook import Logbook
-    from .records import RecordResult
-
-__version__ = "0.1.0"
-
-#: marker for plugin hook implementations: ``@ilog.hookimpl``
-hookimpl = pluggy.HookimplMarker("ilog")
+    from .domain.records import (
+        ChangeResult,
+        Comment,
+        Contact,
+        DocumentEvent,
+        Interaction,
+        InteractionGroup,
+        LoggedSegment,
+        LogFilter,
+        RecordResult,
+        Segment,
+        SegmentLine,
+        Template,
+    )
+    from .cli.context import logbook_for, say
+    from .logbook import Logbook, LogbookView
+    from .services.events import EventOutcome
 
 __all__ = [
     "AlreadyExists",
     "BadValue",
+    "ChangeResult",
+    "Comment",
+    "Contact",
     "DatabaseError",
+    "DocumentEvent",
+    "EventOutcome",
     "IlogError",
+    "Interaction",
+    "InteractionGroup",
+    "LogFilter",
+    "Logbook",
+    "LogbookView",
+    "LoggedSegment",
     "NotFound",
     "PluginError",
+    "ReadOnlyDatabase",
+    "ReadOnlyRecord",
+    "RecordResult",
     "Refused",
+    "Segment",
+    "SegmentLine",
+    "Template",
     "ValidationFailed",
     "__version__",
     "hookimpl",
+    "logbook_for",
     "open",
+    "parse_age",
+    "parse_datetime",
     "record_event",
+    "say",
 ]
 
+#: public name -> the module that defines it, imported on first use
+_LAZY = {
+    **{name: "ilog.domain.records" for name in (
+        "ChangeResult", "Comment", "Contact", "DocumentEvent", "Interaction", "InteractionGroup", "LogFilter",
+        "LoggedSegment", "RecordResult", "Segment", "SegmentLine", "Template")},
+    "Logbook": "ilog.logbook",
+    "LogbookView": "ilog.logbook",
+    "EventOutcome": "ilog.services.events",
+    "logbook_for": "ilog.cli.context",
+    "say": "ilog.cli.context",
+    "parse_datetime": "ilog.domain.dates",
+    "parse_age": "ilog.domain.dates",
+}
 
-def open(url: str | None = None, *, user: str | None = None, load_plugins: bool = True) -> "Logbook":  # noqa: A001
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ilog' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def open(url: str | None = None, *, user: str | None = None, load_plugins: bool = True,  # noqa: A001
+         create: bool = False) -> "Logbook":
     """Open the log: ``url`` or the configured database, with the installed plugins.
 
-    The returned :class:`~ilog.logbook.Logbook` is a context manager that closes the
-    database connection.
+    A missing SQLite file is refused unless ``create`` (or it is the default location). The
+    returned :class:`Logbook` is a context manager that closes its connections; it may be
+    kept open for hours and shared between threads.
     """
-    from .logbook import Logbook
+    from .app import open_logbook
 
-    return Logbook.open(url, user=user, load_plugins=load_plugins)
+    return open_logbook(url, user=user, load_plugins=load_plugins, create=create)
 
 
 def record_event(event: str, document_no: str, *, url: str | None = None, **fields: Any) -> "RecordResult":
     """Record one document event through the same path as ``ilog event`` (template setup, hooks).
 
-    ``fields`` are those of :class:`~ilog.records.DocumentEvent` (``contact_no`` or ``ref``,
-    ``document_type``, ``version_no``, ``occurred_at``, ``subject``, ``attach``) plus ``key``
-    for the idempotency key. Returns a :class:`~ilog.records.RecordResult`; its
-    ``entry_no`` is None when no template is set up for the event.
+    ``fields`` are those of :class:`DocumentEvent` (``contact_no`` or ``ref``,
+    ``document_type``, ``version_no``, ``occurred_at``, ``subject``, ``attach``,
+    ``idempotency_key`` or ``key``...). Returns a :class:`RecordResult`; its ``entry_no`` is
+    None when no template is set up for the event.
     """
     with open(url) as logbook:
         return logbook.record_event(event, document_no=document_no, **fields)

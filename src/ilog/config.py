@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,12 +174,3 @@ def load_settings(*, database_url: str | None = None, user: str | None = None) -
         settings.set("user", user, "flag --user")
     return settings
 
-
-def mask_url(text: str) -> str:
-    """Hide passwords in a URL (or a message quoting one): ``postgresql://ilog:***@host/db``.
-
-    Masks ``user:password@`` (up to the last ``@``: passwords may contain ``@`` and ``:``)
-    and a ``password=`` query or connection-string parameter.
-    """
-    text = re.sub(r"(://[^:/@\s]*:)\S*@", r"\1***@", text)
-    return re.sub(r"(\bpassword=)('[^']*'|[^&\s]*)", r"\1***", text, flags=re.IGNORECASE)

@@ -39,6 +39,10 @@ class BadValue(IlogError):
     exit_code = 2
 
 
+class ReadOnlyRecord(Refused, AttributeError):
+    """An assignment to a read-only snapshot (what hooks after a commit receive)."""
+
+
 class PluginError(IlogError):
     """A plugin failed to load, raised in a hook before the save, or vetoed the change."""
 
@@ -52,4 +56,8 @@ class ValidationFailed(PluginError):
 
 
 class DatabaseError(IlogError):
-    """The database cannot be reached, is not initialised, or is newer than this ilog."""
+    """The database cannot be reached, is not initialised, refused a statement, or is newer than this ilog."""
+
+
+class ReadOnlyDatabase(DatabaseError):
+    """A write to a database (or file system) that is read-only."""

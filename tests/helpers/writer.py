@@ -16,9 +16,9 @@ import time
 
 def main() -> int:
     url, worker, count, start_file = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    from ilog.logbook import Logbook
+    from ilog.testing import open_logbook
 
-    logbook = Logbook(url, user=f"w{worker}")
+    logbook = open_logbook(url, user=f"w{worker}")
     deadline = time.monotonic() + 60
     while not os.path.exists(start_file):
         if time.monotonic() > deadline:

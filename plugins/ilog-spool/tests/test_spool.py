@@ -8,60 +8,29 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
-PG_BASE = os.environ.get("ILOG_TEST_DATABASE_URL", "")
-
-
 @pytest.fixture(autouse=True)
-def env(tmp_path, monkeypatch):
-    """An isolated ilog home; only this plugin loads, from its entry point."""
-    for name in list(os.environ):
-        if name.startswith("ILOG_") and name != "ILOG_TEST_DATABASE_URL":
-            monkeypatch.delenv(name)
-    (tmp_path / "home").mkdir()
-    monkeypatch.setenv("ILOG_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("ILOG_SYSTEM_CONFIG", str(tmp_path / "none.toml"))
+def env(ilog_env, monkeypatch):
+    """An isolated ilog home (ilog.testing); only this plugin loads, from its entry point."""
     monkeypatch.setenv("ILOG_USER", "erp")
     monkeypatch.setenv("ILOG_LOAD_PLUGINS", "spool")
 
 
 @pytest.fixture
-def db_url(tmp_path, monkeypatch):
-    if not PG_BASE.startswith("postgres"):
-        url = str(tmp_path / "ilog.db")
-        monkeypatch.setenv("ILOG_DATABASE_URL", url)
-        yield url
-        return
-    import sqlalchemy as sa
-
-    from ilog.db import normalise_url
-
-    name = f"ilog_spool_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(normalise_url(PG_BASE), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(normalise_url(PG_BASE)).set(database=name).render_as_string(hide_password=False)
-    monkeypatch.setenv("ILOG_DATABASE_URL", url)
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+def db_url(ilog_db_url, monkeypatch):
+    """A fresh database (SQLite, or PostgreSQL when ILOG_TEST_DATABASE_URL names a server), configured."""
+    monkeypatch.setenv("ILOG_DATABASE_URL", ilog_db_url)
+    return ilog_db_url
 
 
 def ilog(*args, ok=True):
     """The installed command line, in-process: plugins discovered as ``ilog`` itself discovers them."""
-    from typer.testing import CliRunner
+    from ilog.testing import invoke
 
-    from ilog.cli import build_app
-    from ilog.plugins import make_plugin_host
-
-    result = CliRunner().invoke(build_app(make_plugin_host()), [str(a) for a in args], catch_exceptions=False)
+    result = invoke(list(args), installed=True)
     if ok:
         assert result.exit_code == 0, f"ilog {args} -> {result.exit_code}: {result.stderr}"
     return result
@@ -161,17 +130,9 @@ def test_customer_in_the_file_name_may_be_a_reference_a_plugin_resolves(world, s
         "import ilog\n\n@ilog.hookimpl\ndef resolve_contact(ref):\n    return {'10000': 'C1'}.get(ref)\n")
     monkeypatch.setenv("ILOG_PLUGINS_DIR", str(plugins_dir))
     monkeypatch.setenv("ILOG_LOAD_PLUGINS", "spool,erp")
-    from ilog.config import load_settings
-    from ilog.plugins import make_plugin_host
-    from typer.testing import CliRunner
-
-    from ilog.cli import build_app
-
     drop(spool, "sales.invoice__INV-5__10000.pdf")
     drop(spool, "x.pdf", {"event": "sales.invoice", "document_no": "INV-6", "ref": "10000"})
-    host = make_plugin_host(plugins_dir=load_settings().plugins_dir)
-    run = CliRunner().invoke(build_app(host), ["spool", "scan", str(spool)])
-    assert run.exit_code == 0, run.stderr
+    ilog("spool", "scan", spool)  # the plugins directory comes from ILOG_PLUGINS_DIR, as for ``ilog``
     assert {(e["document_no"], e["contact_no"]) for e in entries()} == {("INV-5", "C1"), ("INV-6", "C1")}
 
 

@@ -4,51 +4,34 @@ Commands parse arguments, call one service method and render the result. No comm
 catches errors: :class:`IlogGroup` is the only place that turns an :class:`IlogError`
 (or a usage error) into one line ``ilog: error: ...`` on stderr and an exit status.
 
-Start-up discipline: this package imports neither SQLAlchemy nor the service; a command
-reaches the service through ``state(ctx).logbook``, which opens it on first use.
+Start-up discipline: this package imports neither SQLAlchemy nor the services; a command
+reaches the logbook through ``state(ctx).logbook``, which builds it on first use.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from .. import __version__
-from ..errors import IlogError, PluginError, Refused
-from ..output import Format
+from ..errors import IlogError, PluginError
+from ..version import __version__
+from .compat import ClickException as _ClickException
+from .context import State, error_line
 
 if TYPE_CHECKING:
-    from ..config import Settings
-    from ..logbook import Logbook
-    from ..plugins import PluginHost
+    from ..plugins.host import PluginHost
 
 _Abort = typer.Abort
-try:  # typer >= 0.29 vendors click
-    from typer._click.exceptions import ClickException as _ClickException
-except ImportError:  # pragma: no cover - older typer
-    from click.exceptions import ClickException as _ClickException
-
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (needed when stdin is not a terminal).")]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", "-n", help="Show what would happen; change nothing.")]
-
-
-def error_line(message: str) -> None:
-    print(f"ilog: error: {message}", file=sys.stderr)
 
 
 class IlogGroup(TyperGroup):
     """The root group: one place that maps errors to ``ilog: error:`` and exit statuses."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra: Any) -> Any:
-        from ._coerce import install
-
-        install()  # convert plain values without importing pydantic (~80 ms of every run)
         try:
             result = super().main(args=args, prog_name=prog_name or "ilog", complete_var=complete_var,
                                   standalone_mode=False, **extra)
@@ -80,55 +63,6 @@ def _debug() -> bool:
 
 
 _DEBUG_FLAG = [False]
-
-
-@dataclass
-class State:
-    """What every command shares: the settings, the plugins, and the Logbook opened on first use."""
-
-    host: "PluginHost | None"
-    settings: "Settings | None" = None
-    _logbook: "Logbook | None" = field(default=None, repr=False)
-
-    @property
-    def logbook(self) -> "Logbook":
-        if self._logbook is None:
-            from ..db import Database
-            from ..logbook import Logbook
-            from ..plugins import make_plugin_host
-
-            settings = self.settings
-            host = self.host if self.host is not None else make_plugin_host(entrypoints=False)
-            db = Database(settings.database_url, busy_timeout=float(settings.get("busy_timeout")),
-                          connect_timeout=float(settings.get("connect_timeout")))
-            db.keep_connection()  # one connection for the command's few transactions
-            self._logbook = Logbook(db, user=settings.user, plugins=host,
-                                    attachment_max_bytes=settings.attachment_max_bytes)
-        return self._logbook
-
-    def close(self) -> None:
-        if self._logbook is not None:
-            self._logbook.close()
-            self._logbook = None
-
-
-def state(ctx: typer.Context) -> State:
-    return ctx.find_root().obj
-
-
-def confirm(what: str, *, yes: bool) -> None:
-    """Ask before a destructive change; without a terminal on stdin, refuse unless ``--yes``."""
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise Refused(f"{what}: refusing without --yes when standard input is not a terminal")
-    if not typer.confirm(f"{what}?", default=False, err=True):
-        raise Refused("nothing done")
-
-
-def say(message: str) -> None:
-    """A message for a person (stderr), never mixed into machine output."""
-    print(message, file=sys.stderr)
 
 
 CORE_COMMANDS = frozenset({
@@ -168,17 +102,17 @@ def build_app(host: "PluginHost | None" = None) -> typer.Typer:
     ) -> None:
         """ilog: the interaction log. Every contact with a customer, recorded."""
         _DEBUG_FLAG[0] = debug
-        from .. import dates
         from ..config import load_settings
+        from ..domain import dates
 
         settings = load_settings(database_url=db, user=user)
         dates.set_zone(settings.get("timezone"))  # type: ignore[arg-type]
-        ctx.obj = State(host, settings)
+        ctx.obj = State(host, settings, create=ctx.invoked_subcommand == "init")
         ctx.call_on_close(ctx.obj.close)
 
-    from . import activities, contacts, events, interactions, maintenance, segments, templates, transfer
+    from . import activities, contacts, events, interactions, log, maintenance, segments, templates
 
-    for module in (maintenance, contacts, templates, interactions, events, activities, segments, transfer):
+    for module in (maintenance, contacts, templates, interactions, log, events, activities, segments):
         module.register(app)
     if host is not None:
         _register_plugin_commands(app, host)
@@ -214,7 +148,7 @@ def _register_plugin_commands(app: typer.Typer, host: "PluginHost") -> None:
 def main(argv: list[str] | None = None) -> None:
     """The ``ilog`` console script."""
     from ..config import load_settings
-    from ..plugins import make_plugin_host
+    from ..plugins.host import make_plugin_host
 
     try:
         settings = load_settings()

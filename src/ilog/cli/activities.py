@@ -9,9 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
-from ..output import render, render_record
-from . import FormatOpt, say, state
-from .interactions import ENTRY_TABLE, print_result
+from .context import FormatOpt, say, state
+from .render import local_time, render, render_record
+from .interactions import print_result
+from .log import ENTRY_TABLE
 
 TIMELINE_TABLE = ["entry_no", "date", "kind", "flow", "subject", "state", "document"]
 ATTACHMENT_FIELDS = ["entry_no", "attachment_id", "name", "media_type", "size", "sha256"]
@@ -39,23 +40,23 @@ def postponed(
 
     Example: ilog postponed --mine
     """
-    from ..records import INTERACTION_FIELDS
-    from .interactions import make_filter
+    from ..domain import values
+    from ..domain.records import INTERACTION_FIELDS, LogFilter
 
     logbook = state(ctx).logbook
-    flt = make_filter(contact_no=contact, user_id=logbook.user if mine else user_id, limit=limit)
-    flt.postponed = "only"
+    flt = values.validated(LogFilter, {"contact_no": contact, "user_id": logbook.user if mine else user_id,
+                                       "limit": limit, "postponed": "only"})
     render((e.to_dict() for e in logbook.find(flt)), fmt, INTERACTION_FIELDS, table_columns=ENTRY_TABLE,
            empty="ilog: no postponed interactions")
 
 
 def resume(
     ctx: typer.Context,
-    entry: Annotated[int, typer.Argument(help="Entry number of a postponed interaction.")],
+    entry: Annotated[str, typer.Argument(metavar="ENTRY", help="Entry number of a postponed interaction.")],
     subject: Annotated[str | None, typer.Option("--subject", help="Subject.")] = None,
     date: Annotated[str | None, typer.Option("--date", help="When it happened (default: as saved).")] = None,
-    duration: Annotated[float | None, typer.Option("--duration", help="Duration in minutes.")] = None,
-    cost: Annotated[float | None, typer.Option("--cost", help="Cost.")] = None,
+    duration: Annotated[str | None, typer.Option("--duration", help="Duration in minutes.")] = None,
+    cost: Annotated[str | None, typer.Option("--cost", help="Cost.")] = None,
     flow: Annotated[str | None, typer.Option("--flow", help="outbound, inbound, none.")] = None,
     initiated_by: Annotated[str | None, typer.Option("--initiated-by", help="us, them, none.")] = None,
     evaluation: Annotated[str | None, typer.Option("--evaluation", help="very-positive ... very-negative, none.")] = None,
@@ -70,15 +71,10 @@ def resume(
 
     Example: ilog resume 42 --subject "Quote sent" --evaluation positive
     """
-    from ..dates import parse_datetime
-    from ..records import check_code
-
     result = state(ctx).logbook.resume(
-        entry, subject=subject, occurred_at=parse_datetime(date) if date else None, duration_min=duration,
-        cost=cost, flow=flow, initiated_by=initiated_by, evaluation=evaluation, attempt_failed=attempt_failed,
-        salesperson_code=check_code(salesperson, "salesperson code") if salesperson else None,
-        campaign_no=check_code(campaign, "campaign number") if campaign else None,
-        due_at=parse_datetime(due) if due else None,
+        entry, subject=subject, occurred_at=date, duration_min=duration, cost=cost, flow=flow,
+        initiated_by=initiated_by, evaluation=evaluation, attempt_failed=attempt_failed,
+        salesperson_code=salesperson, campaign_no=campaign, due_at=due,
     )
     if fmt == "table":
         print(result.entry_no)
@@ -100,7 +96,7 @@ def timeline(
 
     Example: ilog timeline C1 --limit 20
     """
-    from ..timeline import TIMELINE_FIELDS
+    from ..store.reports import TIMELINE_FIELDS
 
     contact_record, rows = state(ctx).logbook.timeline(contact, rollup=not no_rollup, limit=limit,
                                                        include_cancelled=include_cancelled)
@@ -117,9 +113,7 @@ def timeline(
             row["document"] += f" ({row['occurrence']})"
         row["person"] = row["contact_name"] if row["contact_no"] != contact_record.no else ""
         if row["state"] == "open" and row["due_at"] is not None:
-            from ..dates import to_local
-
-            row["state"] = f"open, due {to_local(row['due_at']):%Y-%m-%d}"
+            row["state"] = f"open, due {local_time(row['due_at'], '%Y-%m-%d')}"
     render(rows, fmt, columns, empty=f"ilog: no entries for {contact_record.no} ({contact_record.name})")
 
 
@@ -137,18 +131,15 @@ def stats(
 
     Example: ilog stats --by month --from 2026-01-01 --chart
     """
-    from ..dates import parse_datetime
+    from ..domain import values
     from ..errors import BadValue
-    from ..output import render_bar_chart
-    from ..records import check_choice
-    from ..stats import stats_columns
+    from ..services.reports import stats_columns
+    from .render import render_bar_chart
 
-    measure = check_choice(measure, ("count", "cost", "duration"), "measure")
+    measure = values.choice(measure, "measure", ("count", "cost", "duration"))
     if chart and fmt != "table":
         raise BadValue("--chart draws for people: use it without --format")
-    rows = state(ctx).logbook.stats(
-        by, date_from=parse_datetime(date_from) if date_from else None,
-        date_to=parse_datetime(date_to, end_of_day=True) if date_to else None, limit=limit)
+    rows = state(ctx).logbook.stats(by, date_from=date_from, date_to=date_to, limit=limit)
     columns = stats_columns(by)
     key = columns[0]
     if chart:
@@ -163,14 +154,14 @@ def stats(
 @attachment_app.command("get")
 def attachment_get(
     ctx: typer.Context,
-    entry: Annotated[int, typer.Argument(help="Entry number.")],
+    entry: Annotated[str, typer.Argument(metavar="ENTRY", help="Entry number.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write, or a directory to write the stored name in (default: stdout).")] = None,
 ) -> None:
     """Write an entry's attached file back, byte for byte.
 
     Example: ilog attachment get 42 --out ./invoices/
     """
-    from ..attachments import safe_file_name
+    from ..services.attachments import safe_file_name
     from ..errors import BadValue, IlogError
 
     found = state(ctx).logbook.attachment(entry)
@@ -194,7 +185,7 @@ def attachment_get(
 @attachment_app.command("show")
 def attachment_show(
     ctx: typer.Context,
-    entry: Annotated[int, typer.Argument(help="Entry number.")],
+    entry: Annotated[str, typer.Argument(metavar="ENTRY", help="Entry number.")],
     fmt: FormatOpt = "table",
 ) -> None:
     """Show the name, media type, size and checksum of an entry's attached file.
@@ -204,23 +195,3 @@ def attachment_show(
     found = state(ctx).logbook.attachment(entry)
     record = {"entry_no": entry, "attachment_id": found["id"], **{k: found[k] for k in ATTACHMENT_FIELDS[2:]}}
     render_record(record, fmt, ATTACHMENT_FIELDS)
-
-
-def contact_stats_lines(stats: dict[str, Any], documents: list[dict[str, Any]]) -> list[str]:
-    """The lines ``ilog contact show`` prints under the contact's fields."""
-    from ..dates import to_local
-    from ..output import _cell
-
-    last = stats["last_contacted"]
-    lines = [
-        f"statistics  {stats['count']} entries, cost {_cell(stats['cost'])}, "
-        f"{_cell(stats['duration_min'])} min, {stats['open_activities']} open",
-        f"last contacted  {to_local(last):%Y-%m-%d %H:%M}" if last else "last contacted  never",
-    ]
-    if documents:
-        lines.append("recent documents:")
-        for doc in documents:
-            what = " ".join(p for p in (doc["document_type"], doc["document_no"]) if p)
-            occurrence = f" (occurrence {doc['occurrence']})" if (doc["occurrence"] or 1) > 1 else ""
-            lines.append(f"  {to_local(doc['occurred_at']):%Y-%m-%d}  {what}{occurrence}  entry {doc['entry_no']}")
-    return lines

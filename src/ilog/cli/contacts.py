@@ -1,4 +1,4 @@
-"""``ilog contact``: companies and persons."""
+"""``ilog contact``: companies and persons, and importing and exporting them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ from typing import Annotated
 
 import typer
 
-from ..output import render, render_record
-from . import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
+import sys
+from typing import Any
+
+from .context import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
+from .render import render, render_record
+
+#: row errors printed on stderr before the rest are only counted (the error file has them all)
+SHOWN_ERRORS = 100
 
 CONTACT_COLUMNS = ["no", "type", "name", "company_no", "email", "phone", "mobile_phone", "salesperson_code",
                    "external_id", "address", "address_2", "post_code", "city", "country", "created_at", "updated_at"]
@@ -89,8 +95,6 @@ def show(ctx: typer.Context, no: Annotated[str, typer.Argument(help="Contact num
 
     Example: ilog contact show CT000001
     """
-    from .activities import contact_stats_lines
-
     overview = state(ctx).logbook.contact_overview(no)
     record, stats, documents = overview["contact"].to_dict(), overview["stats"], overview["recent_documents"]
     if fmt == "table":
@@ -148,3 +152,125 @@ def remove(
     confirm(f"remove contact {contact.no} ({contact.name})", yes=yes)
     contacts.remove(no)
     say(f"ilog: removed contact {contact.no} ({contact.name})")
+
+
+def _progress_bar():
+    """A progress callback drawing a bar on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    holder: dict[str, Any] = {}
+
+    def update(done: int, total: int | None) -> None:
+        if not total:
+            return
+        if "bar" not in holder:
+            holder["bar"] = typer.progressbar(length=total, label="importing", file=sys.stderr)
+            holder["bar"].__enter__()
+        bar = holder["bar"]
+        bar.update(max(0, min(done, total) - bar.pos))
+
+    def finish() -> None:
+        if "bar" in holder:
+            holder.pop("bar").__exit__(None, None, None)
+
+    return update, finish
+
+
+@contact_app.command("import")
+def import_contacts(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="CSV, XLSX or XML file; - reads CSV from standard input.")],
+    input_format: Annotated[str | None, typer.Option("--input-format", help="csv, xlsx or xml (default: from the extension).")] = None,
+    delimiter: Annotated[str | None, typer.Option("--delimiter", "-d", help="CSV delimiter (default: sniffed; 'tab' for a tab).")] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="Worksheet name (XLSX, XML Spreadsheet; default: the first).")] = None,
+    mapping: Annotated[list[str] | None, typer.Option("--map", help="HEADER=FIELD: import a column as this field (FIELD - ignores it). Repeatable.")] = None,
+    match: Annotated[str, typer.Option("--match", help="Find existing contacts by: auto, no, external-id, email.")] = "auto",
+    on_existing: Annotated[str, typer.Option("--on-existing", help="For a contact that exists: skip, update, error.")] = "skip",
+    create_companies: Annotated[bool, typer.Option("--create-companies", help="Create the companies persons name that do not exist.")] = False,
+    errors: Annotated[str | None, typer.Option("--errors", help="Write failed rows to this CSV file, with a reason column.")] = None,
+    all_or_nothing: Annotated[bool, typer.Option("--all-or-nothing", help="Import nothing if any row fails.")] = False,
+    dry_run: DryRunOpt = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, metavar="N", help="Rows per write transaction.")] = 5000,
+) -> None:
+    """Import contacts from CSV, Excel (.xlsx) or XML; prints a summary on stderr.
+
+    Example: ilog contact import customers.csv --create-companies --errors failed.csv
+
+    Example: ilog contact import crm.xlsx --map "Account=company_name" --match email --on-existing update
+    """
+    from ..errors import BadValue, Refused
+
+    pairs: dict[str, str] = {}
+    for item in mapping or []:
+        header, sep, field = item.partition("=")
+        if not sep or not header.strip():
+            raise BadValue(f"invalid --map {item!r}: use HEADER=FIELD")
+        pairs[header.strip()] = field
+    shown = [0]
+
+    def row_error(where: str, line: int, reason: str) -> None:
+        shown[0] += 1
+        if shown[0] <= SHOWN_ERRORS:
+            say(f"ilog: {where}: {reason}")
+        elif shown[0] == SHOWN_ERRORS + 1:
+            say("ilog: more failed rows are not shown" + (f" (all are in {errors})" if errors else ""))
+
+    progress, finish = _progress_bar()
+    try:
+        result = state(ctx).logbook.transfer.import_contacts(
+            file, input_format=input_format, delimiter=delimiter, sheet=sheet, mapping=pairs, match=match,
+            on_existing=on_existing, create_companies=create_companies, all_or_nothing=all_or_nothing,
+            dry_run=dry_run, batch_size=batch_size, errors_path=errors, on_row_error=row_error,
+            notice=lambda message: say(f"ilog: {message}"), progress=progress,
+        )
+    finally:
+        finish()
+    verb = "would be " if dry_run or result.rolled_back else ""
+    companies = (f" (and {result.companies_created} {'company' if result.companies_created == 1 else 'companies'}"
+                 f" {verb}created for the persons naming them)" if result.companies_created else "")
+    head = ("dry run, nothing written: " if dry_run
+            else "rolled back, nothing written: " if result.rolled_back else "")
+    say(f"ilog: {head}{result.rows} rows: {result.created} {verb}created, {result.updated} {verb}updated, "
+        f"{result.skipped} skipped, {result.failed} failed{companies}")
+    if result.failed:
+        where = f"; they are in {result.errors_file}" if result.errors_file else ""
+        if result.rolled_back:
+            raise Refused(f"{result.failed} row(s) failed{where}; nothing imported (--all-or-nothing)")
+        raise Refused(f"{result.failed} row(s) failed{where}" + ("" if dry_run else "; the other rows were imported"))
+
+
+@contact_app.command("export")
+def export_contacts(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="csv, jsonl or json.")] = "csv",
+    type: Annotated[str | None, typer.Option("--type", help="Only companies or only persons.")] = None,
+    company: Annotated[str | None, typer.Option("--company", help="Persons of this company.")] = None,
+) -> None:
+    """Write every contact with all fields, companies first, as CSV or JSON Lines (stdout).
+
+    Example: ilog --db old.db contact export | ilog --db new.db contact import -
+    """
+    from ..domain import values
+    from ..services.transfer import CONTACT_COLUMNS
+
+    fmt = values.choice(fmt, "format", ("csv", "jsonl", "json"))
+    render(state(ctx).logbook.transfer.export_contacts(type=type, company_no=company), fmt, CONTACT_COLUMNS)
+
+
+def contact_stats_lines(stats: dict[str, Any], documents: list[dict[str, Any]]) -> list[str]:
+    """The lines ``ilog contact show`` prints under the contact's fields."""
+    from .render import _cell, local_time
+
+    last = stats["last_contacted"]
+    lines = [
+        f"statistics  {stats['count']} entries, cost {_cell(stats['cost'])}, "
+        f"{_cell(stats['duration_min'])} min, {stats['open_activities']} open",
+        f"last contacted  {local_time(last)}" if last else "last contacted  never",
+    ]
+    if documents:
+        lines.append("recent documents:")
+        for doc in documents:
+            what = " ".join(p for p in (doc["document_type"], doc["document_no"]) if p)
+            occurrence = f" (occurrence {doc['occurrence']})" if (doc["occurrence"] or 1) > 1 else ""
+            lines.append(f"  {local_time(doc['occurred_at'], '%Y-%m-%d')}  {what}{occurrence}  entry {doc['entry_no']}")
+    return lines

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from . import FormatOpt, state
+from .context import FormatOpt, state
 from .interactions import print_result
 
 
@@ -23,7 +23,7 @@ def event(
     contact: Annotated[str | None, typer.Option("--contact", help="Contact number.")] = None,
     ref: Annotated[str | None, typer.Option("--ref", help="ERP reference a plugin resolves to a contact.")] = None,
     document_type: Annotated[str | None, typer.Option("--document-type", help="Document type (default: the event).")] = None,
-    version: Annotated[int | None, typer.Option("--version", min=0, help="Archived version of the document.")] = None,
+    version: Annotated[str | None, typer.Option("--version", metavar="N", help="Archived version of the document.")] = None,
     date: Annotated[str | None, typer.Option("--date", help="When (default: now).")] = None,
     subject: Annotated[str | None, typer.Option("--subject", help="Subject (default: the template's).")] = None,
     attach: Annotated[Path | None, typer.Option("--attach", help="The printed or sent file.")] = None,
@@ -44,9 +44,7 @@ def event(
     ilog event --input events.jsonl   with lines like
     {"event": "sales.invoice", "document_no": "INV-1042", "contact": "CT000001", "key": "print-7781"}
     """
-    from ..dates import parse_datetime
     from ..errors import BadValue
-    from ..records import DocumentEvent, check_code
 
     if input_file is not None:
         if key is not None:
@@ -59,13 +57,10 @@ def event(
         raise BadValue("missing argument 'EVENT' (or give --input FILE)")
     if document_no is None:
         raise BadValue("missing option '--document-no'")
-    doc = DocumentEvent(
-        event=name, document_no=document_no, contact_no=check_code(contact, "contact number") if contact else None,
-        ref=ref, document_type=document_type, version_no=version,
-        occurred_at=parse_datetime(date) if date is not None else None, subject=subject,
-        attach=str(attach) if attach else None, idempotency_key=key,
-    )
-    print_result(state(ctx).logbook.record_event(doc), fmt, quiet)
+    result = state(ctx).logbook.record_event(
+        name, document_no, contact_no=contact, ref=ref, document_type=document_type, version_no=version,
+        occurred_at=date, subject=subject, attach=str(attach) if attach else None, idempotency_key=key)
+    print_result(result, fmt, quiet)
 
 
 BATCH_COLUMNS = ["line", "entry_no", "created", "error", "message"]
@@ -76,8 +71,8 @@ def record_batch(ctx: typer.Context, path: str, defaults: dict, fmt: str, quiet:
     import sys
 
     from ..errors import BadValue
-    from ..output import render
-    from . import error_line, say
+    from .context import error_line, say
+    from .render import render
 
     if path == "-":
         stream = sys.stdin

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..output import plain, render, render_record
-from . import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
+from .context import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
+from .render import plain, render, render_record
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +29,7 @@ def init(ctx: typer.Context) -> None:
 
     Example: ilog --db /var/lib/ilog/ilog.db init
     """
-    from ..migrations import upgrade
+    from ..store.migrations import upgrade
 
     logbook = state(ctx).logbook
     before, after = upgrade(logbook.db)
@@ -47,7 +47,7 @@ def db_status(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
 
     Example: ilog db status --format json
     """
-    from ..migrations import status
+    from ..store.migrations import status
 
     info = status(state(ctx).logbook.db)
     if fmt != "table":
@@ -80,7 +80,7 @@ def db_copy(
 
     Example: ilog db copy ~/.local/share/ilog/ilog.db postgresql://ilog@db.example/ilog
     """
-    from ..dbcopy import copy
+    from ..store.copy import copy
 
     settings = state(ctx).settings
     result = copy(source, target, busy_timeout=float(settings.get("busy_timeout")),
@@ -94,7 +94,8 @@ def config_show(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
 
     Example: ilog config show
     """
-    from ..config import SETTINGS, mask_url
+    from ..config import SETTINGS
+    from ..store.urls import mask_url
 
     settings = state(ctx).settings
     rows = []
@@ -122,15 +123,15 @@ def purge_cancelled(
 
     Example: ilog purge-cancelled --older-than 1y --yes
     """
-    from ..dates import parse_age, parse_datetime
+    from ..domain import values
+    from ..domain.dates import parse_age, parse_datetime
+    from ..domain.records import LogFilter
     from ..errors import BadValue
-    from ..records import LogFilter, check_code
 
     if (before is None) == (older_than is None):
         raise BadValue("give exactly one of --before DATE or --older-than AGE")
     cutoff = parse_datetime(before) if before else parse_age(older_than)
-    flt = LogFilter(contact_no=check_code(contact, "contact number") if contact else None,
-                    template_code=check_code(template, "template code") if template else None)
+    flt = values.validated(LogFilter, {"contact_no": contact, "template_code": template})
     logbook = state(ctx).logbook
     count = logbook.purge_cancelled(cutoff, flt, dry_run=True)
     if dry_run:

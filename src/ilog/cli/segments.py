@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..output import render, render_record
-from . import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
+from .context import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
+from .render import render, render_record
 
 if TYPE_CHECKING:
-    from ..segments import Criteria
+    from ..domain.records import Criteria
 
 SEGMENT_TABLE = ["no", "description", "template_code", "date", "salesperson_code", "campaign_no", "state", "line_count",
                  "logged_segment_no"]
@@ -50,23 +50,20 @@ def register(app: typer.Typer) -> None:
 
 
 def _header(description, template, date, salesperson, campaign, subject) -> dict:
-    from ..dates import parse_datetime
-
-    return {"description": description, "template_code": template,
-            "date": parse_datetime(date) if date else None, "salesperson_code": salesperson,
+    return {"description": description, "template_code": template, "date": date, "salesperson_code": salesperson,
             "campaign_no": campaign, "subject": subject}
 
 
 def _criteria(company, type, salesperson, search, with_template, with_group, without_template, without_group,
               since, until, no_interaction_since) -> "Criteria":
-    from ..dates import parse_age, parse_datetime
-    from ..segments import Criteria
+    from ..domain import values
+    from ..domain.dates import parse_age
+    from ..domain.records import Criteria
 
-    return Criteria(type=type, company_no=company, salesperson=salesperson, text=search,
-                    with_template=with_template, with_group=with_group, without_template=without_template,
-                    without_group=without_group, since=parse_datetime(since) if since else None,
-                    until=parse_datetime(until, end_of_day=True) if until else None,
-                    no_interaction_since=parse_age(no_interaction_since) if no_interaction_since else None)
+    return values.validated(Criteria, dict(
+        type=type, company_no=company, salesperson=salesperson, text=search, with_template=with_template,
+        with_group=with_group, without_template=without_template, without_group=without_group, since=since,
+        until=until, no_interaction_since=parse_age(no_interaction_since) if no_interaction_since else None))
 
 
 def _numbers(contacts: list[str] | None, from_file: str | None) -> list[str]:
@@ -101,7 +98,7 @@ def create(
 
     Example: ilog segment create -d "Spring mailing" -t MAIL
     """
-    from ..segments import SEGMENT_FIELDS
+    from ..domain.records import SEGMENT_FIELDS
 
     segment = state(ctx).logbook.segments.create(no=no, **_header(description, template, date, salesperson,
                                                                   campaign, subject))
@@ -123,7 +120,7 @@ def edit(
 
     Example: ilog segment edit SEG00001 --template CALL --date 2026-12-01
     """
-    from ..segments import SEGMENT_FIELDS
+    from ..domain.records import SEGMENT_FIELDS
 
     segment = state(ctx).logbook.segments.edit(no, **_header(description, template, date, salesperson, campaign,
                                                              subject))
@@ -140,7 +137,7 @@ def list_(
 
     Example: ilog segment list --state open
     """
-    from ..segments import SEGMENT_FIELDS
+    from ..domain.records import SEGMENT_FIELDS
 
     segments = state(ctx).logbook.segments.list(state_)
     render((s.to_dict() for s in segments), fmt, SEGMENT_FIELDS, table_columns=SEGMENT_TABLE,
@@ -153,7 +150,7 @@ def show(ctx: typer.Context, no: SegmentNo, fmt: FormatOpt = "table") -> None:
 
     Example: ilog segment show SEG00001
     """
-    from ..segments import LINE_FIELDS, SEGMENT_FIELDS
+    from ..domain.records import LINE_FIELDS, SEGMENT_FIELDS
 
     book = state(ctx).logbook.segments
     segment = book.get(no)
@@ -223,7 +220,7 @@ def line(
 
     Example: ilog segment line SEG00001 CT000042 -t CALL -d "Call instead: no email address"
     """
-    from ..segments import LINE_FIELDS
+    from ..domain.records import LINE_FIELDS
 
     result = state(ctx).logbook.segments.set_line(no, contact, template_code=template, description=description,
                                                   reset=reset)
@@ -265,7 +262,7 @@ def log(
 
     Example: ilog segment log SEG00001 --follow-up
     """
-    from ..segments import LOGGED_FIELDS
+    from ..domain.records import LOGGED_FIELDS
 
     book = state(ctx).logbook.segments
     bar, update = _progress_bar()
@@ -300,7 +297,7 @@ def logged(
 
     Example: ilog segment logged --format json
     """
-    from ..segments import LOGGED_FIELDS
+    from ..domain.records import LOGGED_FIELDS
 
     rows = state(ctx).logbook.segments.logged(segment)
     render((r.to_dict() for r in rows), fmt, LOGGED_FIELDS, empty="ilog: no logged segments")

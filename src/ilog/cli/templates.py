@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..output import render, render_record
-from . import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
+from .context import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
+from .render import render, render_record
 
 TEMPLATE_COLUMNS = ["code", "description", "group_code", "kind", "flow", "initiated_by", "unit_cost",
                     "unit_duration_min", "attempt_failed", "correspondence", "campaign_no", "attachment_id",
@@ -24,8 +24,8 @@ Group = Annotated[str | None, typer.Option("--group", "-g", help="Interaction gr
 Kind = Annotated[str | None, typer.Option("--kind", "-k", help="phone-call, email, letter, meeting, fax, visit, sms, task, note, other.")]
 Flow = Annotated[str | None, typer.Option("--flow", help="Information flow: outbound, inbound, none.")]
 InitiatedBy = Annotated[str | None, typer.Option("--initiated-by", help="us, them, none.")]
-UnitCost = Annotated[float | None, typer.Option("--unit-cost", help="Cost of one interaction.")]
-UnitDuration = Annotated[float | None, typer.Option("--unit-duration", help="Duration of one interaction, minutes.")]
+UnitCost = Annotated[str | None, typer.Option("--unit-cost", help="Cost of one interaction.")]
+UnitDuration = Annotated[str | None, typer.Option("--unit-duration", help="Duration of one interaction, minutes.")]
 Correspondence = Annotated[str | None, typer.Option("--correspondence", help="hard-copy, email, fax, none.")]
 Campaign = Annotated[str | None, typer.Option("--campaign", help="Campaign number.")]
 Attach = Annotated[Path | None, typer.Option("--attach", help="File every entry of this template refers to.")]

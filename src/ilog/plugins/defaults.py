@@ -1,0 +1,27 @@
+"""ilog's own hook implementations, registered first so that every plugin can override them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from ..domain.records import DocumentEvent, Interaction
+    from ..logbook import LogbookView
+
+
+@hookimpl(trylast=True)
+def interaction_from_document(event: "DocumentEvent", logbook: "LogbookView") -> "Interaction | None":
+    """Build the entry from the template set up for the event; None when no template is mapped."""
+    template_code = logbook.templates.template_for_event(event.event)
+    if template_code is None:
+        return None
+    return logbook.draft(
+        event.contact_no,
+        template_code,
+        subject=event.subject,
+        occurred_at=event.occurred_at,
+        salesperson_code=event.salesperson_code,
+        campaign_no=event.campaign_no,
+    )

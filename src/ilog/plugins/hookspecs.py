@@ -1,0 +1,213 @@
+"""The hook specifications: this module is ilog's plugin contract.
+
+A plugin is any module or object with functions named after these hooks and marked
+with :data:`ilog.hookimpl`. It declares only the arguments it needs (pluggy passes the
+rest by name). Plugins come from the ``ilog`` entry-point group and from ``*.py`` files
+in the plugins directory; see :mod:`ilog.plugins` for the order they run in.
+
+Rules every hook shares:
+
+- A hook that raises *before* the save (``resolve_contact``, ``interaction_from_document``,
+  ``enrich_interaction``, ``validate_interaction``) stops the command: ``ilog: error:``
+  names the plugin and the reason, exit status 1, nothing is written. For a segment or a
+  batch that is the whole segment.
+- A hook that raises *after* the commit (``interaction_saved``, ``interaction_cancelled``,
+  ``interaction_restored``, ``interactions_purged``) cannot undo it: its error becomes a
+  warning on stderr naming the plugin, the other plugins still run, and the exit status
+  stays 0 (an ERP script that saw a failure would retry and record twice).
+- Hooks after a commit receive read-only snapshots (:class:`ilog.records.Interaction`
+  with ``frozen()`` applied); assigning to one raises ``AttributeError``.
+- ``logbook`` is the :class:`ilog.logbook.Logbook` doing the work: use it to read
+  (``logbook.get``, ``logbook.find``, ``logbook.contacts``...), never to write from a hook
+  that runs inside a save.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:  # keep importing this module cheap
+    import typer
+
+    from ..domain.records import DocumentEvent, Interaction
+    from ..logbook import LogbookView as Logbook
+
+hookspec = pluggy.HookspecMarker("ilog")
+#: marker for plugin hook implementations (also ``ilog.hookimpl``)
+hookimpl = pluggy.HookimplMarker("ilog")
+
+
+@hookspec
+def register_commands(app: "typer.Typer") -> None:
+    """Add commands to the ``ilog`` command line.
+
+    Called once while the CLI is built, before arguments are parsed.
+
+    :param app: the root Typer application; call ``app.command()`` or ``app.add_typer()``.
+    :return: ignored.
+
+    A command or group name that clashes with a core command (or another plugin's) is an
+    error naming the plugin: the CLI refuses to start rather than silently shadowing one.
+    An exception stops the CLI with ``ilog: error:`` naming the plugin, exit status 1.
+    """
+
+
+@hookspec
+def document_events() -> list[str] | None:
+    """Declare extra document event names this plugin handles (beyond the built-in ones).
+
+    Called when event names are listed (``ilog template setup``) or validated
+    (``ilog event``, ``template setup EVENT TEMPLATE``).
+
+    :return: a list of event names such as ``"erp.delivery-note"``, or None.
+
+    An exception stops the command with ``ilog: error:`` naming the plugin, exit 1.
+    """
+
+
+@hookspec(firstresult=True)
+def resolve_contact(ref: str, event: "DocumentEvent | None", logbook: "Logbook") -> str | None:
+    """Turn an ERP reference (``ilog event --ref R``, or the API's ``ref=``) into a contact number.
+
+    Called once per event or API call that names a reference instead of a contact.
+    Stops at the first non-None result; the last registered plugin is asked first.
+
+    :param ref: the reference as the ERP gave it (a customer number, a VAT id...).
+    :param event: the document event being recorded, or None outside an event.
+    :param logbook: the service, for read queries such as ``logbook.contacts.find(...)``.
+    :return: the contact number, or None to let the next plugin answer. When nobody
+        answers, the command fails with "cannot resolve reference", exit 1.
+
+    An exception stops the command (``ilog: error:`` naming the plugin, exit 1); nothing is written.
+    """
+
+
+@hookspec(firstresult=True)
+def interaction_from_document(event: "DocumentEvent", logbook: "Logbook") -> "Interaction | None":
+    """Build the unsaved interaction for a document event.
+
+    Called once per ``ilog event`` (and per line of ``ilog event --input``, and per
+    :func:`ilog.record_event` call), after the contact is resolved. Stops at the first
+    non-None result. ilog's own implementation answers last: it uses the template set up
+    for the event (``ilog template setup``) and returns None when none is mapped, in which
+    case nothing is recorded, a message goes to stderr and the exit status is 0.
+
+    :param event: the :class:`ilog.records.DocumentEvent` (event name, document type,
+        number and version, contact number, date, subject, idempotency key, ``extra``).
+    :param logbook: the service; ``logbook.draft(contact_no, template_code, ...)`` builds a
+        draft with a template's values the way ilog's own implementation does.
+    :return: an unsaved :class:`ilog.records.Interaction`, or None to let the next decide.
+        ilog then sets the document fields, the occurrence and the idempotency key itself.
+
+    An exception stops the command (``ilog: error:`` naming the plugin, exit 1); nothing is written.
+    """
+
+
+@hookspec
+def enrich_interaction(interaction: "Interaction", logbook: "Logbook") -> None:
+    """Change a draft interaction in place before it is validated and saved.
+
+    Called before every save, manual (``interact``, ``resume``), automatic (``event``),
+    segment lines (``segment log``) and imports alike, once per interaction, after
+    ilog has copied the template's values onto it.
+
+    :param interaction: the mutable draft; its ``entry_no`` is still None.
+    :param logbook: the service, for read queries.
+    :return: ignored; change the draft's attributes instead.
+
+    An exception stops the command (``ilog: error:`` naming the plugin, exit 1); nothing is written.
+    """
+
+
+@hookspec
+def validate_interaction(interaction: "Interaction", logbook: "Logbook") -> "str | list[str] | None":
+    """Accept or veto an interaction just before it is inserted.
+
+    Called after every ``enrich_interaction`` has run, for every interaction about to be
+    saved. Every plugin is asked, and all their messages are gathered.
+
+    :param interaction: the final draft (do not change it here).
+    :param logbook: the service, for read queries.
+    :return: None to accept, or a message or a list of messages to refuse. If any plugin
+        refuses, nothing is saved (for a segment: no line), and the command fails with
+        ``ilog: error:`` listing each message with its plugin's name, exit 1.
+
+    An exception counts as a refusal naming the plugin, exit 1; nothing is written.
+    """
+
+
+@hookspec
+def interaction_saved(interaction: "Interaction", created: bool, logbook: "Logbook") -> None:
+    """React to a saved interaction (print a label, push it to another system...).
+
+    Called after the transaction committed, once per interaction, in entry order.
+
+    :param interaction: a read-only snapshot of the saved entry, ``entry_no`` set.
+    :param created: True for a new entry (and for a postponed entry ``ilog resume`` has
+        just logged: ``postponed`` is then False); False when an idempotency key matched an
+        entry saved earlier (the snapshot is that earlier entry; nothing new was written).
+    :param logbook: the service.
+    :return: ignored.
+
+    An exception becomes a warning on stderr naming the plugin; the entry stays saved and
+    the exit status stays 0.
+    """
+
+
+@hookspec
+def interaction_cancelled(interaction: "Interaction", logbook: "Logbook") -> None:
+    """React to a cancelled interaction.
+
+    Called after the cancel committed, once per entry that changed (``ilog cancel``,
+    ``ilog segment cancel``).
+
+    :param interaction: a read-only snapshot, ``cancelled`` True.
+    :param logbook: the service.
+    :return: ignored.
+
+    An exception becomes a warning on stderr naming the plugin; exit status stays 0.
+    """
+
+
+@hookspec
+def interaction_restored(interaction: "Interaction", logbook: "Logbook") -> None:
+    """React to an interaction whose cancellation was undone.
+
+    Called after the restore committed, once per entry that changed (``ilog restore``,
+    ``ilog segment cancel --restore``).
+
+    :param interaction: a read-only snapshot, ``cancelled`` False.
+    :param logbook: the service.
+    :return: ignored.
+
+    An exception becomes a warning on stderr naming the plugin; exit status stays 0.
+    """
+
+
+@hookspec
+def interactions_purged(interactions: "list[Interaction]", logbook: "Logbook") -> None:
+    """React to cancelled entries deleted by ``ilog purge-cancelled`` (archive them, say).
+
+    Called after each purge batch committed, with the snapshots taken before the delete.
+
+    :param interactions: read-only snapshots of the deleted entries.
+    :param logbook: the service.
+    :return: ignored.
+
+    An exception becomes a warning on stderr naming the plugin; the entries stay deleted
+    and the exit status stays 0.
+    """
+
+
+#: hooks whose failure cannot undo anything: errors become warnings
+AFTER_COMMIT_HOOKS = frozenset(
+    {"interaction_saved", "interaction_cancelled", "interaction_restored", "interactions_purged"}
+)
+
+
+def hook_names() -> list[str]:
+    """The names of every hook in this contract."""
+    return [name for name, value in globals().items() if hasattr(value, "ilog_spec")]
+

@@ -1,0 +1,237 @@
+"""Finding, loading and calling plugins.
+
+:func:`make_plugin_host` registers, in this order: ilog's own defaults, the ``ilog``
+entry points of installed packages, then the ``*.py`` files of the plugins directory
+(sorted by name; files starting with ``_`` or ``.`` are skipped). pluggy calls the last
+registered first, so a plugins-directory file overrides an installed plugin, which
+overrides ilog's defaults. ``ILOG_LOAD_PLUGINS`` set to an empty string loads no plugin;
+set to ``a,b`` it loads only those (entry-point names or file stems). A plugin that
+fails to import, or that implements a hook name that does not exist, is an error naming
+it: a silently skipped auto-record plugin would silently lose records.
+
+Hooks are called one implementation at a time (:meth:`PluginHost.call`) rather than
+through ``pm.hook.<name>(...)``: so that an error can name the plugin that raised it, and
+so that after a commit one failing plugin does not stop the others.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from ..errors import IlogError, PluginError
+from . import hookspecs
+
+DEFAULT_NAME = "ilog.default"
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    source: str  # "builtin", "entry point", "directory"
+    location: str | None = None
+    #: the version, or the distribution to read it from when asked (parsing METADATA costs
+    #: milliseconds at every start-up; only ``ilog plugins`` shows versions)
+    _version: Any = None
+    hooks: list[str] = field(default_factory=list)
+
+    @property
+    def version(self) -> str | None:
+        if self._version is not None and not isinstance(self._version, str):
+            self._version = self._version.version
+        return self._version
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "version": self.version,
+            "location": self.location,
+            "hooks": list(self.hooks),
+        }
+
+
+class PluginHost:
+    """The plugin manager and what ilog knows of each plugin."""
+
+    def __init__(self, pm: pluggy.PluginManager):
+        self.pm = pm
+        self.info: dict[str, PluginInfo] = {}
+
+    def register(self, plugin: object, name: str, source: str, location: str | None = None,
+                 version: Any = None) -> None:
+        try:
+            self.pm.register(plugin, name=name)
+        except ValueError as exc:  # a name registered twice
+            raise PluginError(f"plugin {name!r} ({location or source}) cannot be registered: {exc}") from None
+        except pluggy.PluginValidationError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            detail = lines[-1] if lines else "invalid hook implementation"
+            if len(lines) > 1 and lines[1].startswith("hookimpl definition:"):
+                detail = f"{lines[1].removeprefix('hookimpl definition:').strip()}: {detail}"
+            raise PluginError(f"{_label(name, source, location)}: {detail}") from None
+        hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or [])
+        self.info[name] = PluginInfo(name, source, location, version, hooks)
+
+    def check(self) -> None:
+        """Refuse hook implementations whose name is not a hook (a misspelling)."""
+        known = set(hookspecs.hook_names())
+        for hook_name in sorted(vars(self.pm.hook)):
+            if hook_name in known:
+                continue
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                if impl.optionalhook:
+                    continue
+                where = self.info.get(impl.plugin_name)
+                label = _label(impl.plugin_name, where.source if where else "", where.location if where else None)
+                close = difflib.get_close_matches(hook_name, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise PluginError(f"{label} implements unknown hook {hook_name!r}{hint}")
+
+    def user_plugins(self) -> list[PluginInfo]:
+        return [i for n, i in self.info.items() if n != DEFAULT_NAME]
+
+    def has(self, hook: str) -> bool:
+        return bool(getattr(self.pm.hook, hook).get_hookimpls())
+
+    def implementations(self, hook: str) -> Iterator[tuple[str, Callable[..., Any], list[str]]]:
+        """(plugin name, function, argument names) in pluggy's calling order."""
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+            if impl.hookwrapper or impl.wrapper:
+                raise PluginError(f"plugin {impl.plugin_name}: hook wrappers are not supported ({hook})")
+            yield impl.plugin_name, impl.function, list(impl.argnames)
+
+    def call(self, hook: str, *, firstresult: bool = False, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call every implementation before a save; an exception becomes a PluginError naming it."""
+        results = []
+        for name, function, argnames in self.implementations(hook):
+            try:
+                result = function(*[kwargs[a] for a in argnames])
+            except PluginError:
+                raise
+            except IlogError as exc:  # e.g. a lookup through the logbook that found nothing
+                if name == DEFAULT_NAME:
+                    raise
+                raise PluginError(f"plugin {name} failed in {hook}: {exc.message}") from exc
+            except Exception as exc:
+                raise PluginError(f"plugin {name} failed in {hook}: {_describe(exc)}") from exc
+            if result is not None:
+                results.append((name, result))
+                if firstresult:
+                    break
+        return results
+
+    def first(self, hook: str, **kwargs: Any) -> Any:
+        results = self.call(hook, firstresult=True, **kwargs)
+        return results[0][1] if results else None
+
+    def notify(self, hook: str, warn: Callable[[str], None], **kwargs: Any) -> None:
+        """Call every implementation after a commit; each failure is a warning, the others still run."""
+        for name, function, argnames in self.implementations(hook):
+            try:
+                function(*[kwargs[a] for a in argnames])
+            except Exception as exc:  # noqa: BLE001 - nothing can undo the commit
+                warn(f"plugin {name} failed in {hook} (the change is saved): {_describe(exc)}")
+
+
+def _label(name: str, source: str, location: str | None) -> str:
+    """How an error names a plugin: the file for a plugins-directory script."""
+    if source == "directory" and location:
+        return f"plugin file {location}"
+    return f"plugin {name} ({location})" if location and location != name else f"plugin {name}"
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _selection() -> set[str] | None:
+    value = os.environ.get("ILOG_LOAD_PLUGINS")
+    if value is None:
+        return None
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def _ilog_entry_points() -> list[tuple[Any, Any]]:
+    """(entry point, distribution) of the ``ilog`` group, by name, ignoring the current directory.
+
+    ``python -m ilog`` puts the current directory on ``sys.path``: a ``.dist-info`` lying
+    there must not plant a plugin into every ilog run from that directory.
+    """
+    from importlib.metadata import entry_points
+
+    here = os.path.realpath(os.getcwd())
+    found = []
+    for ep in entry_points(group="ilog"):
+        dist = ep.dist
+        if dist is not None and os.path.realpath(str(dist.locate_file(""))) == here:
+            continue
+        found.append((ep, dist))
+    return sorted(found, key=lambda pair: pair[0].name)
+
+
+def _load_entry_points(host: PluginHost, wanted: set[str] | None) -> None:
+    for ep, dist in _ilog_entry_points():
+        if wanted is not None and ep.name not in wanted:
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            raise PluginError(f"plugin {ep.name} ({ep.value}) failed to import: {_describe(exc)}") from None
+        host.register(plugin, ep.name, "entry point", ep.value, dist)  # its version is read when asked
+
+
+def _load_directory(host: PluginHost, directory: Path, wanted: set[str] | None) -> None:
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.glob("*.py")):
+        if path.name.startswith(("_", ".")):
+            continue
+        if wanted is not None and path.stem not in wanted:
+            continue
+        module_name = f"ilog_plugins_dir.{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        except Exception as exc:
+            sys.modules.pop(module_name, None)
+            raise PluginError(f"plugin file {path} failed to import: {_describe(exc)}") from None
+        host.register(module, path.stem, "directory", str(path), getattr(module, "__version__", None))
+
+
+def make_plugin_host(*, entrypoints: bool = True, plugins_dir: Path | None = None,
+                     plugins: tuple[object, ...] = ()) -> PluginHost:
+    """A fresh plugin manager: defaults, entry points, plugins directory, then ``plugins`` given here."""
+    from . import defaults
+
+    pm = pluggy.PluginManager("ilog")
+    pm.add_hookspecs(hookspecs)
+    host = PluginHost(pm)
+    host.register(defaults, DEFAULT_NAME, "builtin", "ilog.plugins.defaults")
+    wanted = _selection()
+    if wanted is None or wanted:
+        if entrypoints:
+            _load_entry_points(host, wanted)
+        if plugins_dir is not None:
+            _load_directory(host, Path(plugins_dir), wanted)
+        if wanted and entrypoints and plugins_dir is not None:  # looked everywhere
+            missing = sorted(wanted - set(host.info))
+            if missing:
+                raise PluginError(f"ILOG_LOAD_PLUGINS names plugin {missing[0]!r}, which is not installed "
+                                  "(see `ilog plugins`)")
+    for index, plugin in enumerate(plugins):
+        name = getattr(plugin, "__name__", None) or type(plugin).__name__
+        host.register(plugin, f"{name}-{index}" if name in host.info else name, "in-process")
+    host.check()
+    return host

@@ -1,0 +1,424 @@
+"""Interaction log entries: the one save pipeline, reading, changing logged entries, the purge.
+
+Every way of recording (``interact``, ``event``, ``segment log``, the Python API) goes
+through the same pipeline::
+
+    draft -> enrich_interaction -> checks + validate_interaction -> insert, commit -> interaction_saved
+
+Drafts are built and validated before the write transaction begins; the write unit only
+takes numbers and inserts (:meth:`Entries.insert`, which a segment calls inside its own
+unit so that its entries and the logged segment commit together). Hooks after a commit
+receive read-only snapshots, and their failures are warnings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..domain import dates, rules, values
+from ..domain.choices import MAX_TEXT
+from ..domain.records import (
+    STORED_FIELDS,
+    ChangeResult,
+    Interaction,
+    LogFilter,
+    RecordResult,
+)
+from ..errors import BadValue, NotFound, Refused, ValidationFailed
+from .attachments import read_file
+
+if TYPE_CHECKING:
+    from ..store.unit import UnitOfWork
+    from .context import ServiceContext
+
+#: how long one purge transaction should hold the write lock (seconds)
+PURGE_TRANSACTION_S = 0.02
+
+_FIELDS = frozenset(Interaction.model_fields)
+
+
+class Entries:
+    """Recording, reading and changing interaction log entries."""
+
+    def __init__(self, ctx: "ServiceContext"):
+        self.ctx = ctx
+
+    # -- building drafts -------------------------------------------------------------------
+
+    def draft(self, contact_no: str | None, template_code: str | None = None, *,
+              uow: "UnitOfWork | None" = None, **given: Any) -> Interaction:
+        """An unsaved interaction for a contact, with the template's values copied onto it.
+
+        ``given`` values override the template's (None means "not given"); they are
+        validated like every field. The contact's company at this moment is stored on the
+        entry, so history stays with the company it happened with.
+        """
+        unknown = sorted(set(given) - _FIELDS)
+        if unknown:
+            raise BadValue(f"unknown interaction field {unknown[0]!r}")
+        data: dict[str, Any] = {"user_id": self.ctx.user}
+        with self.ctx.reading(uow) as u:
+            if template_code:
+                code = values.code(template_code, "template code")
+                template = u.templates.get(code)
+                if template is None:
+                    raise NotFound(f"unknown template {code!r}")
+                data.update(rules.from_template(template))
+            if contact_no:
+                no = values.code(contact_no, "contact number")
+                contact = u.contacts.get(no)
+                if contact is None:
+                    raise NotFound(f"unknown contact {no!r}")
+                data["contact_no"] = contact.no
+                data["company_no"] = rules.company_of(contact.type, contact.no, contact.company_no)
+        data.update((name, value) for name, value in given.items() if value is not None)
+        draft = values.validated(Interaction, data)
+        if draft.occurred_at is None:
+            draft.occurred_at = dates.now()
+        if draft.due_at is not None and draft.state == "done" and draft.completed_at is None:
+            draft.state = "open"
+        return draft
+
+    def check(self, draft: Interaction) -> None:
+        """The core's own rules for a draft: every field's value type, and a contact unless a
+        task or note. Values are normalised in place (``anna`` becomes ``ANNA``)."""
+        clean = values.validated(Interaction, {name: getattr(draft, name) for name in STORED_FIELDS})
+        object.__getattribute__(draft, "__dict__").update(
+            (name, getattr(clean, name)) for name in STORED_FIELDS)
+        if draft.occurred_at is None:
+            raise BadValue("the interaction date is required")
+        rules.check_contact(draft.contact_no, draft.kind)
+
+    # -- the pipeline ------------------------------------------------------------------------
+
+    def prepare(self, draft: Interaction, *, uow: "UnitOfWork | None" = None) -> Interaction:
+        """Everything that happens before the insert: enrich, check, validate."""
+        plugins = self.ctx.plugins
+        view = self.ctx.hooks_view(uow)
+        plugins.call("enrich_interaction", interaction=draft, logbook=view)
+        self.check(draft)
+        messages: list[str] = []
+        for name, result in plugins.call("validate_interaction", interaction=draft, logbook=view):
+            items = [result] if isinstance(result, str) else list(result)
+            messages.extend(f"plugin {name}: {m}" for m in items if m)
+        if messages:
+            raise ValidationFailed(messages)
+        return draft
+
+    def save(self, draft: Interaction, *, attach: str | Path | None = None) -> RecordResult:
+        """Record one interaction through the whole pipeline; returns its entry number."""
+        self.prepare(draft)
+        return self.save_prepared([draft], attach=attach)[0]
+
+    def save_prepared(self, drafts: list[Interaction], *, attach: str | Path | None = None) -> list[RecordResult]:
+        """Insert prepared drafts in one transaction (all or nothing), then notify."""
+        content = read_file(Path(attach), self.ctx.attachment_max_bytes) if attach else None
+        with self.ctx.db.unit(write=True) as uow:
+            if content is not None:
+                attachment_id = uow.attachments.store(*content, dates.now())
+                for draft in drafts:
+                    draft.attachment_id = attachment_id
+            results = self.insert(uow, drafts)
+        self.notify_saved(results)
+        return results
+
+    def insert(self, uow: "UnitOfWork", drafts: list[Interaction]) -> list[RecordResult]:
+        """Number and insert prepared drafts in the caller's write unit; a draft whose
+        idempotency key is taken gives the entry the key already recorded.
+
+        Set-wise, so a chunk of 500 events costs a handful of statements, not 1,500: keys
+        looked up at once, claimed at once, occurrences counted once per document.
+        """
+        results: list[RecordResult | None] = [None] * len(drafts)
+        existing = uow.keys.entries_for([d.idempotency_key for d in drafts if d.idempotency_key])
+        new: list[int] = []
+        for index, draft in enumerate(drafts):
+            if draft.idempotency_key in existing:
+                results[index] = RecordResult(entry_no=existing[draft.idempotency_key], created=False)
+            else:
+                new.append(index)
+        if new:
+            first = uow.numbers.take("entry", len(new))
+            created_at = dates.now()
+            owner: dict[str, int] = {}  # key -> the entry number of its first draft here
+            for offset, index in enumerate(new):
+                key = drafts[index].idempotency_key
+                if key and key not in owner:
+                    owner[key] = first + offset
+            claimed = uow.keys.claim(owner, created_at)
+            saved: list[tuple[int, int]] = []
+            for offset, index in enumerate(new):
+                draft, entry_no = drafts[index], first + offset
+                key = draft.idempotency_key
+                if key and (key not in claimed or owner[key] != entry_no):
+                    # another writer, or an earlier draft of this batch, holds the key
+                    holder = owner[key] if key in claimed else uow.keys.entry_for(key)
+                    results[index] = RecordResult(entry_no=holder, created=False)
+                    continue
+                saved.append((index, entry_no))
+            occurrences = uow.occurrences.take(
+                [(drafts[i].document_type, drafts[i].document_no) for i, _ in saved if drafts[i].document_no])
+            rows = []
+            for index, entry_no in saved:
+                draft = drafts[index]
+                state = object.__getattribute__(draft, "__dict__")
+                state["entry_no"] = entry_no
+                state["created_at"] = created_at
+                if draft.document_no:
+                    state["occurrence"] = occurrences.pop(0)
+                rows.append({name: state[name] for name in STORED_FIELDS})
+                results[index] = RecordResult(entry_no=entry_no, created=True, interaction=draft)
+            uow.entries.insert_many(rows)
+        return results  # type: ignore[return-value]
+
+    def notify_saved(self, results: list[RecordResult]) -> None:
+        """After the commit: snapshots for the results, and ``interaction_saved`` for each."""
+        plugins = self.ctx.plugins
+        if not plugins.has("interaction_saved"):
+            for result in results:
+                if result.interaction is not None:
+                    result.interaction = result.interaction.frozen()
+            return
+        view = self.ctx.hooks_view()
+        for result in results:
+            snapshot = result.interaction.frozen() if result.interaction else self.find_one(result.entry_no)
+            result.interaction = snapshot
+            if snapshot is not None:
+                plugins.notify("interaction_saved", self.ctx.warn, interaction=snapshot, created=result.created,
+                               logbook=view)
+
+    # -- recording by hand -------------------------------------------------------------------
+
+    def interact(self, contact_no: str | None, template_code: str | None, *, attach: str | Path | None = None,
+                 open_activity: bool = False, **given: Any) -> RecordResult:
+        """Log one interaction by hand (``ilog interact``).
+
+        ``open_activity`` records a task or meeting as open without a due date (any kind
+        becomes open with ``due_at``); ``postponed=True`` saves it to finish later.
+        """
+        if template_code is None and given.get("kind") is None:
+            raise BadValue("give --template CODE (or --kind for an entry without a template)")
+        draft = self.draft(contact_no, template_code, source="manual", **given)
+        if open_activity:
+            rules.check_open_without_due(draft.kind, draft.due_at)
+            draft.state = "open"
+        return self.save(draft, attach=attach)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def find(self, flt: LogFilter | None = None, *, uow: "UnitOfWork | None" = None) -> list[Interaction]:
+        """The entries a filter selects, newest first (unless ``newest_first`` is False)."""
+        with self.ctx.reading(uow) as u:
+            return u.entries.find(flt or LogFilter())
+
+    def iter_find(self, flt: LogFilter, batch: int = 1000) -> Iterator[Interaction]:
+        """Like :meth:`find`, streaming (exports of millions of entries)."""
+        with self.ctx.db.unit() as uow:
+            yield from uow.entries.iter_find(flt, batch)
+
+    def count(self, flt: LogFilter, *, uow: "UnitOfWork | None" = None) -> int:
+        with self.ctx.reading(uow) as u:
+            return u.entries.count(flt)
+
+    def get(self, entry_no: Any, *, uow: "UnitOfWork | None" = None) -> Interaction:
+        """One entry, cancelled or postponed alike; NotFound if it does not exist."""
+        found = self.find_one(values.entry_no(entry_no), uow=uow)
+        if found is None:
+            raise NotFound(f"interaction log entry {entry_no} does not exist")
+        return found
+
+    def find_one(self, entry_no: int | None, *, uow: "UnitOfWork | None" = None) -> Interaction | None:
+        if entry_no is None:
+            return None
+        with self.ctx.reading(uow) as u:
+            entry = u.entries.get(entry_no)
+        return entry.frozen() if entry else None
+
+    def entry_for_key(self, key: str, *, uow: "UnitOfWork | None" = None) -> int | None:
+        """The entry an idempotency key recorded (even if since purged), or None."""
+        with self.ctx.reading(uow) as u:
+            return u.keys.entry_for(key)
+
+    def comments(self, entry_no: Any) -> list[dict[str, Any]]:
+        with self.ctx.db.unit() as uow:
+            return uow.comments.of(values.entry_no(entry_no))
+
+    # -- changing logged entries -----------------------------------------------------------------
+
+    def _targets(self, uow: "UnitOfWork", entry_nos: list[int] | None, flt: LogFilter | None) -> list[Interaction]:
+        """Entries by number (all must exist) or by a filter (which must narrow something)."""
+        if entry_nos is not None:
+            numbers = list(dict.fromkeys(values.entry_no(n) for n in entry_nos))
+            found = uow.entries.many(numbers)
+            missing = [n for n in numbers if n not in found]
+            if missing:
+                raise NotFound(f"interaction log entry {missing[0]} does not exist")
+            return [found[n] for n in numbers]
+        if flt is None or flt.is_empty():
+            raise BadValue("give entry numbers or at least one filter")
+        return uow.entries.find(flt.but(newest_first=False))
+
+    def change(self, entry_nos: list[int] | None, flt: LogFilter | None, *, refuse: Callable[[Interaction], str | None],
+               changes: dict[str, Any], hook: str | None = None, dry_run: bool = False,
+               uow: "UnitOfWork | None" = None) -> ChangeResult:
+        """The one bulk-change mechanism: cancel, restore, complete, evaluate.
+
+        With explicit entry numbers, any refused entry fails the whole command and nothing
+        changes. With a filter, entries the rule refuses are skipped and reported. Given the
+        caller's ``uow`` the change joins its transaction (and the hooks run when it commits:
+        the caller calls :meth:`notify_changed`).
+        """
+        result = ChangeResult()
+        with self.ctx.writing(uow) as u:
+            targets = self._targets(u, entry_nos, flt)
+            for entry in targets:
+                reason = refuse(entry)
+                if reason:
+                    result.refused.append((entry.entry_no, reason))
+                else:
+                    result.changed.append(entry.entry_no)
+            if entry_nos is not None and result.refused:
+                no, reason = result.refused[0]
+                more = f" (and {len(result.refused) - 1} more)" if len(result.refused) > 1 else ""
+                raise Refused(f"entry {no} {reason}{more}; nothing changed")
+            if dry_run:
+                return result
+            u.entries.update(result.changed, changes)
+        changed = set(result.changed)
+        result_entries = [e for e in targets if e.entry_no in changed]
+        for entry in result_entries:
+            object.__getattribute__(entry, "__dict__").update(changes)
+        if uow is None and hook:
+            self.notify_changed(hook, result_entries)
+        return result
+
+    def notify_changed(self, hook: str, entries: list[Interaction]) -> None:
+        if entries and self.ctx.plugins.has(hook):
+            view = self.ctx.hooks_view()
+            for entry in entries:
+                self.ctx.plugins.notify(hook, self.ctx.warn, interaction=entry.frozen(), logbook=view)
+
+    def cancel(self, entry_nos: list[int] | None = None, flt: LogFilter | None = None, *,
+               dry_run: bool = False) -> ChangeResult:
+        """Mark entries cancelled (they stay in the log until purged)."""
+        return self.change(entry_nos, flt, dry_run=dry_run, hook="interaction_cancelled", refuse=rules.cannot_cancel,
+                           changes={"cancelled": True, "cancelled_at": dates.now()})
+
+    def restore(self, entry_nos: list[int] | None = None, flt: LogFilter | None = None, *,
+                dry_run: bool = False) -> ChangeResult:
+        """Undo the cancellation of entries (not of single entries of a cancelled logged segment)."""
+        with self.ctx.db.unit() as uow:
+            cancelled_segments = uow.entries.cancelled_logged_segments()
+        return self.change(entry_nos, flt if flt is None else flt.but(cancelled="only"), dry_run=dry_run,
+                           hook="interaction_restored",
+                           refuse=lambda entry: rules.cannot_restore(entry, cancelled_segments),
+                           changes={"cancelled": False, "cancelled_at": None})
+
+    def evaluate(self, entry_nos: list[int] | None, evaluation: str, flt: LogFilter | None = None, *,
+                 dry_run: bool = False) -> ChangeResult:
+        """Set the evaluation of entries (very-positive ... very-negative, none)."""
+        from ..domain.choices import EVALUATIONS
+
+        value = values.choice(evaluation, "evaluation", EVALUATIONS)
+        return self.change(entry_nos, flt, dry_run=dry_run, refuse=rules.cannot_evaluate,
+                           changes={"evaluation": value})
+
+    def complete(self, entry_nos: list[int] | None = None, flt: LogFilter | None = None, *,
+                 dry_run: bool = False, at: datetime | None = None) -> ChangeResult:
+        """Mark open activities done, with the completion time."""
+        return self.change(entry_nos, flt if flt is None else flt.but(state="open"), dry_run=dry_run,
+                           refuse=rules.cannot_complete, changes={"state": "done", "completed_at": at or dates.now()})
+
+    def comment(self, entry_no: Any, text: str) -> int:
+        """Add a dated comment line to an entry; returns its line number."""
+        number = values.entry_no(entry_no)
+        text = values.required_text(text, "comment", MAX_TEXT)
+        with self.ctx.db.unit(write=True) as uow:
+            if not uow.entries.exists(number):
+                raise NotFound(f"interaction log entry {number} does not exist")
+            return uow.comments.add(number, text, self.ctx.user, dates.now())
+
+    # -- purge -------------------------------------------------------------------------------------
+
+    def purge_cancelled(self, before: datetime, flt: LogFilter | None = None, *, dry_run: bool = False,
+                        batch_size: int = 5000) -> int:
+        """Delete cancelled entries dated before ``before``; never any other entry.
+
+        Deletes in batches, each its own short transaction, so print hooks writing at the
+        same time wait milliseconds, not seconds; an interrupted purge is simply run again.
+        Idempotency keys stay (a reprint of a purged document records nothing new).
+        """
+        flt = (flt or LogFilter()).but(cancelled="only", postponed="include", date_to=None, limit=None,
+                                       newest_first=False)
+        if dry_run:
+            with self.ctx.db.unit() as uow:
+                return uow.entries.purgeable(flt, before)
+        total = 0
+        plugins = self.ctx.plugins
+        snapshots = plugins.has("interactions_purged")
+        # each transaction aims at PURGE_TRANSACTION_S: a writer waiting for the lock (a print
+        # hook) waits that long at worst, on a fast disk or a slow one
+        size = min(batch_size, 500)
+        while True:
+            started = time.perf_counter()
+            with self.ctx.db.unit(write=True) as uow:
+                deleted = uow.entries.purge_batch(flt, before, size, snapshots=snapshots)
+            if not deleted:
+                break
+            total += len(deleted)
+            if snapshots:
+                plugins.notify("interactions_purged", self.ctx.warn, interactions=[e.frozen() for e in deleted],
+                               logbook=self.ctx.hooks_view())
+            if len(deleted) < size:
+                break
+            elapsed = max(time.perf_counter() - started, 1e-4)
+            size = min(batch_size, max(50, int(size * min(2.0, PURGE_TRANSACTION_S / elapsed))))
+            # leave the lock free for a moment: SQLite's busy handler sleeps 1, 2, 5, 10, 15...
+            # ms, and a writer that wakes while the next batch holds the lock sleeps longer
+            time.sleep(min(PURGE_TRANSACTION_S, elapsed))
+        return total
+
+    # -- postponed entries ---------------------------------------------------------------------------
+
+    def resume(self, entry_no: Any, **overrides: Any) -> RecordResult:
+        """Log a postponed entry (``ilog resume``): overrides applied, hooks run again.
+
+        The entry keeps its number; ``enrich_interaction`` and ``validate_interaction`` see
+        the draft with ``postponed`` False, and ``interaction_saved`` is told after the
+        commit (``created`` True: the interaction is logged now). Only postponed entries
+        that are not cancelled can be resumed.
+        """
+        number = values.entry_no(entry_no)
+        unknown = sorted(set(overrides) - set(rules.RESUME_FIELDS))
+        if unknown:
+            raise BadValue(f"resume cannot change {', '.join(unknown)}")
+        with self.ctx.db.unit() as uow:
+            stored = uow.entries.get(number)
+        if stored is None:
+            raise NotFound(f"interaction log entry {number} does not exist")
+        rules.check_resumable(stored)
+        data = {name: getattr(stored, name) for name in STORED_FIELDS}
+        data.update((name, value) for name, value in overrides.items() if value is not None)
+        if overrides.get("due_at") is not None:
+            rules.planned_state(data)
+        data["postponed"] = False
+        draft = values.validated(Interaction, data)
+        self.prepare(draft)
+        state = object.__getattribute__(draft, "__dict__")
+        state.update(entry_no=number, created_at=stored.created_at, idempotency_key=stored.idempotency_key)
+        with self.ctx.db.unit(write=True) as uow:
+            if draft.document_no and (draft.document_type, draft.document_no) != (stored.document_type,
+                                                                                  stored.document_no):
+                state["occurrence"] = uow.occurrences.take([(draft.document_type, draft.document_no)])[0]
+            written = {name: state[name] for name in STORED_FIELDS
+                       if name not in ("entry_no", "created_at", "idempotency_key")}
+            if not uow.entries.resume(number, written):
+                raise Refused(f"entry {number} was resumed or cancelled meanwhile; nothing changed")
+        result = RecordResult(entry_no=number, created=True, interaction=draft)
+        self.notify_saved([result])
+        return result
+

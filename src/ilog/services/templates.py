@@ -1,0 +1,184 @@
+"""Interaction groups, interaction templates, document events and the template setup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..domain import dates, values
+from ..domain.choices import BUILTIN_EVENTS
+from ..domain.records import TEMPLATE_EDITABLE, InteractionGroup, Template
+from ..errors import AlreadyExists, BadValue, NotFound, Refused
+from .attachments import read_file
+
+if TYPE_CHECKING:
+    from ..store.unit import UnitOfWork
+    from .context import ServiceContext
+
+
+class Templates:
+    """Groups, templates and the auto-recording map."""
+
+    def __init__(self, ctx: "ServiceContext"):
+        self.ctx = ctx
+
+    # -- groups ----------------------------------------------------------------------------
+
+    def add_group(self, code: str, description: str | None = None, *, exist_ok: bool = False) -> InteractionGroup:
+        group = values.validated(InteractionGroup, {"code": code, "description": description})
+        with self.ctx.db.unit(write=True) as uow:
+            existing = uow.groups.get(group.code)
+            if existing is not None:
+                if exist_ok:
+                    return existing
+                raise AlreadyExists(f"interaction group {group.code} already exists")
+            uow.groups.insert(group)
+        return group
+
+    def groups(self) -> list[dict[str, Any]]:
+        """Every group, with how many templates it has."""
+        with self.ctx.db.unit() as uow:
+            return uow.groups.with_template_counts()
+
+    def remove_group(self, code: str, *, dry_run: bool = False) -> InteractionGroup:
+        code = values.code(code, "group code")
+        with self.ctx.db.unit(write=True) as uow:
+            group = self._group(uow, code)
+            used = uow.groups.template_count(code)
+            if used:
+                raise Refused(f"interaction group {code} is used by {used} template(s)")
+            if not dry_run:
+                uow.groups.delete(code)
+            return group
+
+    @staticmethod
+    def _group(uow: "UnitOfWork", code: str) -> InteractionGroup:
+        group = uow.groups.get(code)
+        if group is None:
+            raise NotFound(f"unknown interaction group {code!r}")
+        return group
+
+    # -- templates -------------------------------------------------------------------------
+
+    @staticmethod
+    def require(uow: "UnitOfWork", code: str) -> Template:
+        template = uow.templates.get(code)
+        if template is None:
+            raise NotFound(f"unknown template {code!r}")
+        return template
+
+    def get(self, code: str, *, uow: "UnitOfWork | None" = None) -> Template:
+        code = values.code(code, "template code")
+        with self.ctx.reading(uow) as u:
+            return self.require(u, code)
+
+    def list(self, group_code: str | None = None, *, uow: "UnitOfWork | None" = None) -> list[Template]:
+        group = values.code(group_code, "group code") if group_code else None
+        with self.ctx.reading(uow) as u:
+            return u.templates.list(group)
+
+    def _changes(self, uow: "UnitOfWork", given: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(given) - set(TEMPLATE_EDITABLE))
+        if unknown:
+            raise BadValue(f"unknown template field {unknown[0]!r}")
+        changes = {k: v for k, v in given.items() if v is not None}
+        if changes.get("group_code"):
+            self._group(uow, values.code(changes["group_code"], "group code"))
+        return changes
+
+    def _store_file(self, uow: "UnitOfWork", content: tuple[str, bytes] | None) -> int | None:
+        return uow.attachments.store(*content, dates.now()) if content else None
+
+    def add(self, code: str, *, exist_ok: bool = False, attach: str | Path | None = None, **given: Any) -> Template:
+        """Add a template; unset fields take Business Central's defaults (kind other, no flow...)."""
+        content = read_file(Path(attach), self.ctx.attachment_max_bytes) if attach else None
+        with self.ctx.db.unit(write=True) as uow:
+            changes = self._changes(uow, given)
+            template = values.validated(Template, {"code": code, "created_at": dates.now(), **changes})
+            existing = uow.templates.get(template.code)
+            if existing is not None:
+                if exist_ok:
+                    return existing
+                raise AlreadyExists(f"template {template.code} already exists")
+            template.attachment_id = self._store_file(uow, content)
+            uow.templates.insert(template)
+        return template
+
+    def edit(self, code: str, *, attach: str | Path | None = None, detach: bool = False, **given: Any) -> Template:
+        """Change a template. Entries logged earlier keep the values they were logged with."""
+        code = values.code(code, "template code")
+        content = read_file(Path(attach), self.ctx.attachment_max_bytes) if attach else None
+        with self.ctx.db.unit(write=True) as uow:
+            current = self.require(uow, code)
+            changes = self._changes(uow, given)
+            edited = values.validated(Template, {**current.to_dict(), **changes})
+            update = {name: getattr(edited, name) for name in changes}
+            if content:
+                update["attachment_id"] = self._store_file(uow, content)
+            elif detach:
+                update["attachment_id"] = None
+            if update:
+                uow.templates.update(code, update)
+            return self.require(uow, code)
+
+    def remove(self, code: str, *, dry_run: bool = False) -> Template:
+        """Delete a template no entry, segment or template setup uses (``dry_run``: check only)."""
+        code = values.code(code, "template code")
+        with self.ctx.db.unit(write=True) as uow:
+            template = self.require(uow, code)
+            uses = uow.templates.uses(code)
+            if uses["entries"]:
+                raise Refused(f"template {code} is used by {uses['entries']} log entries: it cannot be removed")
+            if uses["events"]:
+                raise Refused(f"template {code} is set up for event {uses['events'][0]}: unset it first")
+            if uses["segments"]:
+                raise Refused(f"template {code} is used by segments: it cannot be removed")
+            if not dry_run:
+                uow.templates.delete(code)
+            return template
+
+    # -- document events and the template setup ----------------------------------------------
+
+    def event_names(self) -> list[str]:
+        """Every event name: the built-in ones, then those plugins declare (``document_events``)."""
+        names = list(BUILTIN_EVENTS)
+        for _plugin, declared in self.ctx.plugins.call("document_events"):
+            if isinstance(declared, str):  # one name, not a list of characters
+                declared = [declared]
+            for name in declared or ():
+                name = str(name).strip().lower()
+                if name and name not in names:
+                    names.append(name)
+        return names
+
+    def check_event_name(self, name: str) -> str:
+        folded = values.text(name or "", "event", 100, strip=True).lower()
+        if folded in BUILTIN_EVENTS or folded in self.event_names():
+            return folded
+        raise BadValue(f"unknown event {name!r}: see `ilog template setup` for the event names")
+
+    def setup(self) -> list[dict[str, Any]]:
+        """The auto-recording map: every event name and the template mapped to it (or None)."""
+        with self.ctx.db.unit() as uow:
+            mapped = uow.setup.mapping()
+        names = self.event_names()
+        rows = [{"event": e, "template_code": mapped.get(e)} for e in names]
+        rows += [{"event": e, "template_code": t} for e, t in sorted(mapped.items()) if e not in names]
+        return rows
+
+    def set_event(self, event: str, template_code: str) -> None:
+        event = self.check_event_name(event)
+        code = values.code(template_code, "template code")
+        with self.ctx.db.unit(write=True) as uow:
+            self.require(uow, code)
+            uow.setup.set(event, code)
+
+    def unset_event(self, event: str) -> bool:
+        """Remove an event's template; returns False when none was set."""
+        folded = values.text(event or "", "event", 100, strip=True).lower()
+        with self.ctx.db.unit(write=True) as uow:
+            return uow.setup.unset(folded)
+
+    def template_for_event(self, event: str, *, uow: "UnitOfWork | None" = None) -> str | None:
+        with self.ctx.reading(uow) as u:
+            return u.setup.template_for(event)

@@ -1,0 +1,197 @@
+"""Schema versions and upgrades.
+
+The database records its schema version in ``ilog_meta``. A new database is created
+directly at the current version (the SQLModel tables of :mod:`ilog.store.tables`); an older one is upgraded in place
+by ``ilog init`` (or ``ilog db upgrade``), one numbered step of :data:`STEPS` at a time,
+each in its own transaction (SQLite and PostgreSQL both roll DDL back), and each step is
+written down in ``ilog_migration``. A database newer than this ilog is readable but never
+written to; one older than this ilog is neither, until ``ilog init`` upgrades it.
+
+Steps are additive (new tables, columns with defaults, indexes), so an ilog one version
+behind can still read a database that a newer one upgraded. A step never imports the
+current models: it spells out the DDL of its own version, so it still builds the same
+schema after the models move on. ``tests/test_migrations.py`` checks that a database
+built from the frozen version-1 DDL and upgraded equals a new one, table by table.
+
+Creating and upgrading take ``pg_advisory_xact_lock`` on PostgreSQL (a transaction-level
+lock, safe behind PgBouncer); on SQLite ``BEGIN IMMEDIATE`` already serialises them. So
+many hosts starting at once upgrade the database exactly once.
+
+Why not Alembic: ilog's migrations are few and additive, Alembic (and Mako) add about
+200 ms of import to a tool that runs once per printed document, and the steps below are
+plain SQLAlchemy that a reader can follow in one file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..errors import DatabaseError
+from ..version import __version__
+from . import tables as models
+from .numbers import DEFAULT_SERIES
+
+if TYPE_CHECKING:
+    from .database import Database
+
+#: version -> step that upgrades a database from version-1 to version
+STEPS: dict[int, Callable[[Connection], None]] = {}
+
+#: the key of the transaction-level advisory lock that serialises create/upgrade on PostgreSQL
+LOCK_KEY = 0x696C6F67  # "ilog"
+
+def step(version: int) -> Callable[[Callable[[Connection], None]], Callable[[Connection], None]]:
+    """Register the step that brings a database from ``version - 1`` to ``version``."""
+
+    def register(function: Callable[[Connection], None]) -> Callable[[Connection], None]:
+        STEPS[version] = function
+        return function
+
+    return register
+
+
+@step(2)
+def _v2(conn: Connection) -> None:
+    """Version 2: the ``ilog_migration`` history; an index for ``log --user`` / ``--mine``."""
+    md = sa.MetaData()
+    history = sa.Table(
+        "ilog_migration",
+        md,
+        sa.Column("version", sa.Integer, autoincrement=False),
+        sa.Column("applied_at", sa.DateTime, nullable=False),
+        sa.Column("ilog_version", sa.String(30), nullable=False),
+        sa.Column("action", sa.String(10), nullable=False),
+        sa.PrimaryKeyConstraint("version", name="pk_ilog_migration"),
+    )
+    history.create(conn)
+    interaction = sa.Table("interaction", md, sa.Column("user_id", sa.String(100)),
+                           sa.Column("occurred_at", sa.DateTime))
+    sa.Index("ix_interaction_user_id_occurred_at", interaction.c.user_id, interaction.c.occurred_at).create(conn)
+
+
+# -- the machinery ---------------------------------------------------------------------------
+
+
+def lock(conn: Connection) -> None:
+    """Serialise schema changes across processes and hosts (a no-op on SQLite: BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_KEY)))
+
+
+def _record(conn: Connection, version: int, action: str) -> None:
+    conn.execute(models.migration.insert().values(
+        version=version, applied_at=datetime.now(timezone.utc), ilog_version=__version__, action=action))
+
+
+def create(conn: Connection) -> None:
+    """Create every table at the current version, with the default number series."""
+    models.metadata.create_all(conn)
+    conn.execute(
+        models.meta.insert(), [{"key": "schema_version", "value": str(models.SCHEMA_VERSION)}]
+    )
+    conn.execute(
+        models.number_series.insert(),
+        [{"code": c, "prefix": p, "width": w, "last_no": 0} for c, p, w in DEFAULT_SERIES],
+    )
+    _record(conn, models.SCHEMA_VERSION, "created")
+
+
+def _too_new(version: int, doing: str) -> DatabaseError:
+    return DatabaseError(
+        f"the database is at schema version {version}, newer than this ilog "
+        f"({__version__}, schema version {models.SCHEMA_VERSION}): {doing}; upgrade ilog"
+    )
+
+
+def version_in(conn: Connection) -> int | None:
+    """The version recorded in the database, or None for a database ilog never initialised."""
+    if not sa.inspect(conn).has_table(models.meta.name):
+        return None
+    value = conn.execute(sa.select(models.meta.c.value).where(models.meta.c.key == "schema_version")).scalar()
+    return int(value) if value is not None else None
+
+
+def upgrade(db: "Database") -> tuple[int | None, int]:
+    """Create or upgrade the database; returns (version before, version after). Safe to re-run."""
+    with db.transaction(write=True) as conn:
+        lock(conn)
+        before = version_in(conn)
+        if before is None:
+            create(conn)
+            return None, models.SCHEMA_VERSION
+    if before > models.SCHEMA_VERSION:
+        raise _too_new(before, "refusing to change it")
+    for version in range(before + 1, models.SCHEMA_VERSION + 1):
+        with db.transaction(write=True) as conn:
+            lock(conn)
+            if (version_in(conn) or 0) >= version:  # another process got there first
+                continue
+            STEPS[version](conn)
+            conn.execute(
+                models.meta.update()
+                .where(models.meta.c.key == "schema_version")
+                .values(value=str(version))
+            )
+            _record(conn, version, "upgraded")
+    return before, models.SCHEMA_VERSION
+
+
+def check_writable(conn: Connection) -> None:
+    """What a process's first write transaction does: create a new database, refuse an unusable one."""
+    version = version_in(conn)
+    if version is None:
+        lock(conn)  # two processes on a new PostgreSQL database: one creates, the other waits
+        version = version_in(conn)
+    check_version(conn, version, write=True)
+
+
+def check_version(conn: Connection, version: int | None, *, write: bool) -> None:
+    """Initialise a new database (when writing), refuse an older one, and a newer one for writing."""
+    if version is None:
+        create(conn)
+        return
+    if version < models.SCHEMA_VERSION:
+        raise DatabaseError(
+            f"the database is at schema version {version}, this ilog needs {models.SCHEMA_VERSION}: "
+            "run `ilog init` to upgrade it"
+        )
+    if version > models.SCHEMA_VERSION and write:
+        raise _too_new(version, "refusing to write")
+
+
+def status(db: "Database") -> dict[str, Any]:
+    """What ``ilog db status`` shows: where, which backend, both versions, and the history."""
+    with db.transaction(write=False) as conn:
+        version = version_in(conn)
+        history: list[dict[str, Any]] = []
+        if version is not None and sa.inspect(conn).has_table(models.migration.name):
+            m = models.migration
+            history = [dict(row) for row in conn.execute(
+                sa.select(m.c.version, m.c.action, m.c.applied_at, m.c.ilog_version).order_by(m.c.version)
+            ).mappings()]
+    if version is None:
+        state = "not initialised (ilog init creates it)"
+    elif version == models.SCHEMA_VERSION:
+        state = "up to date"
+    elif version < models.SCHEMA_VERSION:
+        state = "older than this ilog: run `ilog init` to upgrade it"
+    else:
+        state = "newer than this ilog: read-only until ilog is upgraded"
+    last = history[-1] if history else None
+    return {
+        "database": db.masked_url,
+        "backend": db.dialect,
+        "schema_version": version,
+        "ilog_schema_version": models.SCHEMA_VERSION,
+        "ilog_version": __version__,
+        "status": state,
+        "last_change": (f"{last['action']} version {last['version']} with ilog {last['ilog_version']}"
+                        if last else None),
+        "last_change_at": last["applied_at"] if last else None,
+        "history": history,
+    }

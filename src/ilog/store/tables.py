@@ -1,0 +1,223 @@
+"""The tables: SQLModel table classes made from the record bases of :mod:`ilog.domain.records`.
+
+Each ``...Table`` class adds to its base only what is about storage: the table name, the
+primary key, column types where one needs more than the Python type says (entry numbers
+are ``BIGINT``), server defaults and indexes. Fields, lengths, nullability and foreign keys
+come from the base, so the schema ``ilog init`` creates and the records the API returns
+are one description.
+
+Every moment is stored as naive UTC (:class:`~ilog.store.types.UTCDateTime`), so SQLite and
+PostgreSQL hold and return the same values: :func:`_moments_in_utc` gives every datetime
+column that type. Bulk paths insert into ``Table.__table__`` with set-based statements, never
+row objects; one-row paths use the same tables.
+
+:data:`SCHEMA_VERSION` is the schema this ilog writes; see :mod:`ilog.store.migrations`
+(a change here needs a step there).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from ..domain.records import (
+    AttachmentBase,
+    CommentBase,
+    ContactBase,
+    DocumentOccurrenceBase,
+    IdempotencyKeyBase,
+    InteractionBase,
+    InteractionGroupBase,
+    LoggedSegmentBase,
+    SegmentBase,
+    SegmentLineBase,
+    TemplateBase,
+    TemplateSetupBase,
+)
+from .types import EntryNumber, UTCDateTime
+
+SCHEMA_VERSION = 2
+
+metadata = SQLModel.metadata
+metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _default(text: str) -> dict:
+    return {"server_default": sa.text(text) if text in ("true", "false") else text}
+
+
+# -- ilog's own bookkeeping (no record of the API stands for these) --------------------------
+
+
+class MetaTable(SQLModel, table=True):
+    __tablename__ = "ilog_meta"
+    key: str = Field(primary_key=True, max_length=50)
+    value: str = Field(sa_type=sa.Text)
+
+
+class MigrationTable(SQLModel, table=True):
+    """One row per schema version reached: when, and by which ilog (v2)."""
+
+    __tablename__ = "ilog_migration"
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    applied_at: datetime
+    ilog_version: str = Field(max_length=30)
+    action: str = Field(max_length=10)  # created | upgraded
+
+
+class NumberSeriesTable(SQLModel, table=True):
+    __tablename__ = "number_series"
+    code: str = Field(primary_key=True, max_length=30)
+    prefix: str = Field(max_length=20, sa_column_kwargs=_default(""))
+    width: int = Field(sa_column_kwargs=_default("0"))
+    last_no: int = Field(sa_type=sa.BigInteger, sa_column_kwargs=_default("0"))
+
+
+# -- the domain's tables ----------------------------------------------------------------------
+
+
+class ContactTable(ContactBase, table=True):
+    __tablename__ = "contact"
+    __table_args__ = (
+        sa.Index("ix_contact_company_no", "company_no"),
+        sa.Index("ix_contact_external_id", "external_id", unique=True),
+        sa.Index("ix_contact_email", "email"),
+    )
+    no: str = Field(primary_key=True, max_length=30)
+
+
+class InteractionGroupTable(InteractionGroupBase, table=True):
+    __tablename__ = "interaction_group"
+    code: str = Field(primary_key=True, max_length=30)
+
+
+class AttachmentTable(AttachmentBase, table=True):
+    __tablename__ = "attachment"
+    id: int | None = Field(default=None, primary_key=True, sa_type=EntryNumber)
+    size: int = Field(sa_type=sa.BigInteger)
+    content: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class TemplateTable(TemplateBase, table=True):
+    __tablename__ = "interaction_template"
+    code: str = Field(primary_key=True, max_length=30)
+    unit_cost: float = Field(default=0.0, sa_column_kwargs=_default("0"))
+    unit_duration_min: float = Field(default=0.0, sa_column_kwargs=_default("0"))
+    attempt_failed: bool = Field(default=False, sa_column_kwargs=_default("false"))
+    attachment_id: int | None = Field(default=None, foreign_key="attachment.id", sa_type=EntryNumber)
+
+
+class TemplateSetupTable(TemplateSetupBase, table=True):
+    __tablename__ = "template_setup"
+    event: str = Field(primary_key=True, max_length=60)
+
+
+class InteractionTable(InteractionBase, table=True):
+    __tablename__ = "interaction"
+    __table_args__ = (
+        # a contact's history by date, a company's roll-up, date ranges, purge, documents
+        sa.Index("ix_interaction_contact_no_occurred_at", "contact_no", "occurred_at"),
+        sa.Index("ix_interaction_company_no_occurred_at", "company_no", "occurred_at"),
+        sa.Index("ix_interaction_occurred_at", "occurred_at"),
+        sa.Index("ix_interaction_cancelled_occurred_at", "cancelled", "occurred_at"),
+        sa.Index("ix_interaction_state_due_at", "state", "due_at"),
+        sa.Index("ix_interaction_template_code", "template_code"),
+        sa.Index("ix_interaction_logged_segment_no", "logged_segment_no"),
+        sa.Index("ix_interaction_attachment_id", "attachment_id"),
+        sa.Index("ix_interaction_user_id_occurred_at", "user_id", "occurred_at"),  # log --user/--mine (v2)
+        sa.Index(
+            "ix_interaction_document", "document_type", "document_no", "occurrence", unique=True,
+            sqlite_where=sa.text("document_no IS NOT NULL"),
+            # postgresql_where: set by use_postgresql(); naming it here would import SQLAlchemy's
+            # PostgreSQL dialect (~20 ms) in every SQLite process
+        ),
+    )
+    entry_no: int = Field(primary_key=True, sa_type=EntryNumber, sa_column_kwargs={"autoincrement": False})
+    attachment_id: int | None = Field(default=None, foreign_key="attachment.id", sa_type=EntryNumber)
+
+
+class CommentTable(CommentBase, table=True):
+    __tablename__ = "interaction_comment"
+    entry_no: int = Field(primary_key=True, foreign_key="interaction.entry_no", ondelete="CASCADE",
+                          sa_type=EntryNumber, sa_column_kwargs={"autoincrement": False})
+    line_no: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    text: str = Field(max_length=4000)
+
+
+class IdempotencyKeyTable(IdempotencyKeyBase, table=True):
+    """Idempotency keys outlive the entries they produced, so a purge never lets a replay record again."""
+
+    __tablename__ = "idempotency_key"
+    key: str = Field(primary_key=True, max_length=200)
+    entry_no: int = Field(sa_type=EntryNumber)
+
+
+class DocumentOccurrenceTable(DocumentOccurrenceBase, table=True):
+    """How many times each document (type, number) has been logged; never decreases."""
+
+    __tablename__ = "document_occurrence"
+    document_type: str = Field(primary_key=True, max_length=40)
+    document_no: str = Field(primary_key=True, max_length=50)
+
+
+class SegmentTable(SegmentBase, table=True):
+    __tablename__ = "segment"
+    no: str = Field(primary_key=True, max_length=30)
+    state: str = Field(default="open", max_length=10, sa_column_kwargs=_default("open"))
+
+
+class SegmentLineTable(SegmentLineBase, table=True):
+    __tablename__ = "segment_line"
+    __table_args__ = (sa.UniqueConstraint("segment_no", "contact_no"),)
+    segment_no: str = Field(primary_key=True, foreign_key="segment.no", ondelete="CASCADE", max_length=30)
+    line_no: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+
+
+class LoggedSegmentTable(LoggedSegmentBase, table=True):
+    __tablename__ = "logged_segment"
+    no: str = Field(primary_key=True, max_length=30)
+    first_entry_no: int | None = Field(default=None, sa_type=EntryNumber)
+    last_entry_no: int | None = Field(default=None, sa_type=EntryNumber)
+    cancelled: bool = Field(default=False, sa_column_kwargs=_default("false"))
+
+
+def _moments_in_utc() -> None:
+    """Every datetime column stores naive UTC and reads back aware (one rule for all)."""
+    for table in metadata.tables.values():
+        for column in table.columns:
+            if type(column.type) is sa.DateTime:
+                column.type = UTCDateTime()
+
+
+_moments_in_utc()
+
+# short names for the Core tables, used by the store's statements
+meta = MetaTable.__table__
+migration = MigrationTable.__table__
+number_series = NumberSeriesTable.__table__
+contact = ContactTable.__table__
+interaction_group = InteractionGroupTable.__table__
+attachment = AttachmentTable.__table__
+interaction_template = TemplateTable.__table__
+template_setup = TemplateSetupTable.__table__
+interaction = InteractionTable.__table__
+interaction_comment = CommentTable.__table__
+idempotency_key = IdempotencyKeyTable.__table__
+document_occurrence = DocumentOccurrenceTable.__table__
+segment = SegmentTable.__table__
+segment_line = SegmentLineTable.__table__
+logged_segment = LoggedSegmentTable.__table__
+
+
+def use_postgresql() -> None:
+    """Add the PostgreSQL-only DDL options (called when a PostgreSQL database is opened)."""
+    for index in interaction.indexes:
+        if index.name == "ix_interaction_document":
+            index.dialect_options["postgresql"]["where"] = sa.text("document_no IS NOT NULL")
