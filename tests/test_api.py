@@ -152,3 +152,144 @@ def test_the_python_print_hook_pattern_in_a_fresh_process(sample, db_url):
     """)
     assert _python(code).stdout == "1 True\n"
     assert _python(code).stdout == "1 False\n"
+
+
+# -- the API checks values exactly as the command line does ---------------------------------------
+
+#: (CLI arguments of interact P1 -t CALL, the same value as an API keyword)
+SAME_INPUT = [
+    (["--salesperson", "anna"], {"salesperson_code": "anna"}),
+    (["--date", "2026-11-01"], {"occurred_at": "2026-11-01"}),
+    (["--date", "-3d"], {"occurred_at": "-3d"}),
+    (["--duration", "12.5"], {"duration_min": "12.5"}),
+    (["--campaign", " cp01 "], {"campaign_no": " cp01 "}),
+]
+
+
+@pytest.mark.parametrize("args, values", SAME_INPUT)
+def test_the_same_input_gives_the_same_row_on_the_cli_and_the_api(sample, logbook, args, values):
+    cli_no = int(sample.ok("interact", "P1", "-t", "CALL", *args, "-q").stdout)
+    api_no = logbook.interact("P1", "CALL", **values).entry_no
+    by_cli, by_api = logbook.get(cli_no).to_dict(), logbook.get(api_no).to_dict()
+    for name in ("salesperson_code", "duration_min", "campaign_no", "kind", "cost"):
+        assert by_cli[name] == by_api[name], name
+    assert abs((by_cli["occurred_at"] - by_api["occurred_at"]).total_seconds()) < 60
+    if "salesperson_code" in values:
+        assert by_api["salesperson_code"] == "ANNA"
+
+
+#: (interact arguments, API keywords) that are bad values: the same one-line error, exit 2 / BadValue
+BAD_INPUT = [
+    (["--duration", "1e400"], {"duration_min": "1e400"}),
+    (["--duration", "-5"], {"duration_min": -5}),
+    (["--cost", "abc"], {"cost": "abc"}),
+    (["--date", "2026-02-30"], {"occurred_at": "2026-02-30"}),
+    (["--date", "9999-12-31T23:59"], {"occurred_at": "9999-12-31T23:59"}),
+    (["--salesperson", "x" * 31], {"salesperson_code": "x" * 31}),
+    (["--kind", "fax-machine"], {"kind": "fax-machine"}),
+    (["--subject", "bell\x00"], {"subject": "bell\x00"}),
+]
+
+
+@pytest.mark.parametrize("args, values", BAD_INPUT)
+def test_a_bad_value_is_the_same_error_on_the_cli_and_the_api(sample, logbook, snapshot, args, values):
+    before = snapshot()
+    run = sample("interact", "P1", "-t", "CALL", *args)
+    assert run.exit_code == 2 and len(run.stderr.splitlines()) == 1, run.stderr
+    with pytest.raises(ilog.BadValue) as caught:
+        logbook.interact("P1", "CALL", **values)
+    assert run.stderr.strip() == f"ilog: error: {caught.value.message}"
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"version_no": "abc"}, "invalid version 'abc': not a whole number"),
+    ({"version_no": -3}, "version must not be negative"),
+    ({"version_no": 1.5}, "invalid version 1.5: not a whole number"),
+    ({"version_no": 99999999999999999999}, "invalid version 99999999999999999999: at most 2 147 483 647"),
+    ({"occurred_at": "2026-11-01", "bogus": 1}, "unknown field 'bogus'"),
+    ({"occurred_at": 12}, "invalid date 12: give a date such as 2026-11-24 or 2026-11-24T09:30"),
+])
+def test_the_api_refuses_what_a_batch_line_or_the_cli_refuses(sample, logbook, snapshot, values, message):
+    """A plain Python value the database could not hold, or a wrong type, is an ilog.BadValue
+    naming the field (never an AttributeError, never an internal error at the database)."""
+    sample.ok("template", "setup", "sales.invoice", "INVOICE")
+    before = snapshot()
+    with pytest.raises(ilog.BadValue) as caught:
+        logbook.record_event("sales.invoice", "INV-9", contact_no="P1", **values)
+    assert message in caught.value.message
+    line = json.dumps({"event": "sales.invoice", "document_no": "INV-9", "contact": "P1", **values})
+    [outcome] = logbook.record_events([line])
+    assert outcome.error is not None and message in outcome.error.message
+    assert snapshot() == before
+
+
+def test_only_ilog_errors_escape_the_api(sample, logbook):
+    with pytest.raises(ilog.BadValue):
+        logbook.get("twelve")
+    with pytest.raises(ilog.BadValue):
+        logbook.get(2**70)
+    with pytest.raises(ilog.NotFound):
+        logbook.get(999)
+    with pytest.raises(ilog.BadValue):
+        logbook.contacts.add(None)
+    with pytest.raises(ilog.BadValue):
+        logbook.find(ilog.LogFilter(date_from="not a date"))
+
+
+# -- a logbook held for hours by a multi-threaded program ------------------------------------------
+
+
+def test_one_logbook_shared_by_eight_threads_records_every_event_once(sample, db_url):
+    """6 threads calling record_event and 2 calling record_events on ONE logbook (an ERP print
+    server): no crash, no "database is locked", every event recorded exactly once, the retried
+    keys recording nothing new, and the logbook's connections kept in its small pool."""
+    import threading
+
+    sample.ok("template", "setup", "sales.invoice", "INVOICE")
+    logbook = __import__("ilog.testing", fromlist=["open_logbook"]).open_logbook(db_url)
+    errors: list[BaseException] = []
+    results: dict[str, list[int]] = {}
+    barrier = threading.Barrier(8)
+    opened: list[object] = []
+    import sqlalchemy as sa
+
+    sa.event.listen(logbook.db.engine, "connect", lambda dbapi, record: opened.append(dbapi))
+
+    def single(worker: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(25):
+                key = f"s{worker}-{i}"
+                first = logbook.record_event("sales.invoice", f"INV-S{worker}-{i}", contact_no="P1", key=key)
+                again = logbook.record_event("sales.invoice", f"INV-S{worker}-{i}", contact_no="P1", key=key)
+                assert again.entry_no == first.entry_no and not again.created
+                results[key] = [first.entry_no]
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def batch(worker: int) -> None:
+        try:
+            barrier.wait()
+            lines = [json.dumps({"event": "sales.invoice", "document_no": f"INV-B{worker}-{i}", "contact": "P1",
+                                 "key": f"b{worker}-{i}"}) for i in range(60)]
+            for outcome in logbook.record_events(lines, chunk_size=20):
+                assert outcome.error is None and outcome.created, outcome.to_dict()
+                results[f"b{worker}-{outcome.line - 1}"] = [outcome.entry_no]
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=single, args=(w,)) for w in range(6)]
+    threads += [threading.Thread(target=batch, args=(w,)) for w in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors[:3]
+    entries = logbook.find(ilog.LogFilter(limit=0))
+    logbook.close()
+    numbers = [e.entry_no for e in entries]
+    assert len(entries) == len(results) == 6 * 25 + 2 * 60
+    assert sorted(numbers) == sorted(n for [n] in results.values()) and len(set(numbers)) == len(numbers)
+    assert {e.idempotency_key for e in entries} == set(results)
+    assert len(opened) <= 8 + 1  # a pooled connection per busy thread at most, not one per call

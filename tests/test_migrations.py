@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from conftest import BACKEND
 
 DATA = Path(__file__).parent / "data"
+SCHEMA = 3  #: the schema version this ilog writes (ilog.store.tables.SCHEMA_VERSION, checked below)
 T0 = datetime(2026, 1, 5, 9, 30, tzinfo=timezone.utc)
 
 
@@ -23,12 +24,26 @@ def engine_for(url: str) -> sa.engine.Engine:
     return sa.create_engine(normalise_url(url), poolclass=sa.pool.NullPool)
 
 
-def dump(url: str, tables) -> dict[str, list]:
-    """Every row of the given tables, in primary-key order."""
+def dump(url: str, tables, columns: dict[str, list[str]] | None = None) -> dict[str, list]:
+    """Every row of the given tables in primary-key order: the ``columns`` given per table, else
+    those the database has now (so a later version's added columns can be left out)."""
     engine = engine_for(url)
     with engine.connect() as conn:
-        out = {t.name: [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns))]
-               for t in tables}
+        inspector = sa.inspect(conn)
+        out = {}
+        for t in tables:
+            names = columns[t.name] if columns else [c["name"] for c in inspector.get_columns(t.name)]
+            out[t.name] = [tuple(r) for r in conn.execute(
+                sa.select(*[t.c[n] for n in names]).order_by(*t.primary_key.columns))]
+    engine.dispose()
+    return out
+
+
+def columns_of(url: str, tables) -> dict[str, list[str]]:
+    engine = engine_for(url)
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        out = {t.name: [c["name"] for c in inspector.get_columns(t.name)] for t in tables}
     engine.dispose()
     return out
 
@@ -133,7 +148,7 @@ def test_every_version_after_the_first_has_a_step():
     from ilog.store.migrations import STEPS
     from ilog.store.tables import SCHEMA_VERSION
 
-    assert sorted(STEPS) == list(range(2, SCHEMA_VERSION + 1))
+    assert sorted(STEPS) == list(range(2, SCHEMA_VERSION + 1)) and SCHEMA_VERSION == SCHEMA
 
 
 def test_a_new_database_is_created_at_the_newest_version(cli):
@@ -152,7 +167,7 @@ def test_an_older_database_asks_for_init_and_changes_nothing(v1_url, cli, snapsh
         run = cli(*args)
         assert run.exit_code == 1, args
         assert run.stderr.splitlines() == [
-            "ilog: error: the database is at schema version 1, this ilog needs 2: run `ilog init` to upgrade it"]
+            f"ilog: error: the database is at schema version 1, this ilog needs {SCHEMA}: run `ilog init` to upgrade it"]
     status = cli.ok("db", "status", "-f", "json").json()
     assert status["schema_version"] == 1 and status["status"].startswith("older than this ilog")
     assert snapshot() == before
@@ -163,15 +178,16 @@ def test_a_version_1_database_upgrades_in_place_keeping_every_row(v1_url, cli, c
     from ilog.store import tables as models
 
     tables = [models.metadata.tables[name] for name in V1_TABLES]
-    before = dump(v1_url, tables)
+    v1_columns = columns_of(v1_url, tables)
+    before = dump(v1_url, tables, v1_columns)
     run = cli.ok(command)
-    assert "upgraded database" in run.stderr and "from schema version 1 to 2" in run.stderr
+    assert "upgraded database" in run.stderr and f"from schema version 1 to {SCHEMA}" in run.stderr
     assert "up to date" in cli.ok(command).stderr  # safe to run again
 
     status = cli.ok("db", "status", "-f", "json").json()
-    assert status["schema_version"] == models.SCHEMA_VERSION == 2
-    assert [(h["version"], h["action"]) for h in status["history"]] == [(2, "upgraded")]
-    after = dump(v1_url, tables)
+    assert status["schema_version"] == models.SCHEMA_VERSION == SCHEMA
+    assert [(h["version"], h["action"]) for h in status["history"]] == [(v, "upgraded") for v in range(2, SCHEMA + 1)]
+    after = dump(v1_url, tables, v1_columns)
     after["ilog_meta"] = [row for row in after["ilog_meta"] if row[0] != "schema_version"]
     before["ilog_meta"] = [row for row in before["ilog_meta"] if row[0] != "schema_version"]
     assert after == before
@@ -188,6 +204,10 @@ def test_a_version_1_database_upgrades_in_place_keeping_every_row(v1_url, cli, c
     assert cli.ok("show", "6", "-f", "json").json()["occurrence"] == 3
     assert cli.ok("contact", "add", "Anna Verdi", "--company", "C1").stdout.strip() == "CT000002"
     assert [e["entry_no"] for e in cli.ok("log", "--user", "anna", "--include-cancelled", "-f", "json").json()] == [4]
+    # version 3: every entry that existed has an owner, the user who logged it
+    every = cli.ok("log", "--include-cancelled", "--postponed", "-f", "json").json()
+    every += cli.ok("log", "--include-cancelled", "-f", "json").json()
+    assert every and all(e["owner"] == e["user_id"] for e in every)
 
 
 def test_an_upgraded_database_has_exactly_the_schema_of_a_new_one(v1_url, new_db_url, cli):
@@ -197,7 +217,7 @@ def test_an_upgraded_database_has_exactly_the_schema_of_a_new_one(v1_url, new_db
     cli.ok("init")
     fresh = new_db_url()
     db = Database(fresh)
-    assert upgrade(db) == (None, 2)
+    assert upgrade(db) == (None, SCHEMA)
     db.dispose()
     upgraded, created = schema_of(v1_url), schema_of(fresh)
     assert set(upgraded) == set(created)
@@ -210,12 +230,12 @@ def test_an_upgraded_database_has_exactly_the_schema_of_a_new_one(v1_url, new_db
 def test_a_newer_database_is_readable_but_never_written(cli, snapshot, db_url):
     cli.ok("contact", "add", "Rossi SpA", "--no", "C1", "--type", "company")
     cli.ok("template", "add", "CALL", "--kind", "phone-call", "--flow", "outbound")
-    set_version(db_url, 3)
+    set_version(db_url, SCHEMA + 1)
     before = snapshot()
     from ilog import __version__
 
-    message = (f"ilog: error: the database is at schema version 3, newer than this ilog ({__version__}, schema "
-               "version 2): refusing to write; upgrade ilog")
+    message = (f"ilog: error: the database is at schema version {SCHEMA + 1}, newer than this ilog ({__version__}, "
+               f"schema version {SCHEMA}): refusing to write; upgrade ilog")
     for args in (("contact", "add", "Other"), ("interact", "C1", "-t", "CALL"), ("cancel", "1", "--yes")):
         run = cli(*args)
         assert (run.exit_code, run.stderr.splitlines()) == (1, [message]), args
@@ -224,7 +244,7 @@ def test_a_newer_database_is_readable_but_never_written(cli, snapshot, db_url):
     assert [c["no"] for c in cli.ok("contact", "list", "-f", "json").json()] == ["C1"]
     assert cli.ok("log", "-f", "json").json() == []
     status = cli.ok("db", "status", "-f", "json").json()
-    assert (status["schema_version"], status["ilog_schema_version"]) == (3, 2)
+    assert (status["schema_version"], status["ilog_schema_version"]) == (SCHEMA + 1, SCHEMA)
     assert status["status"].startswith("newer than this ilog")
     assert snapshot() == before
 
@@ -262,7 +282,7 @@ def test_many_processes_on_a_new_database_create_it_once(db_url):
     numbers = _together(6, add)
     assert sorted(numbers) == [f"CT{n:06d}" for n in range(1, 7)]
     with open_logbook(db_url) as logbook:
-        assert [(h["version"], h["action"]) for h in status(logbook.db)["history"]] == [(2, "created")]
+        assert [(h["version"], h["action"]) for h in status(logbook.db)["history"]] == [(SCHEMA, "created")]
 
 
 def test_many_hosts_upgrading_at_once_upgrade_once(v1_url):
@@ -276,8 +296,8 @@ def test_many_hosts_upgrading_at_once_upgrade_once(v1_url):
         finally:
             db.dispose()
 
-    results = _together(5, run)  # those that start after the first finished find version 2
-    assert set(results) <= {(1, 2), (2, 2)} and (1, 2) in results
+    results = _together(5, run)  # those that start after the first finished find the newest version
+    assert set(results) <= {(1, SCHEMA), (SCHEMA, SCHEMA)} and (1, SCHEMA) in results
     db = Database(v1_url)
-    assert [(h["version"], h["action"]) for h in status(db)["history"]] == [(2, "upgraded")]
+    assert [(h["version"], h["action"]) for h in status(db)["history"]] == [(v, "upgraded") for v in range(2, SCHEMA + 1)]
     db.dispose()

@@ -3,7 +3,7 @@
 A :class:`Logbook` composes the services (:mod:`ilog.services`) on one
 :class:`~ilog.services.context.ServiceContext`; it keeps no state of any operation, so one
 logbook can be held for hours and called from several threads. ``ilog.open()`` builds one
-(:mod:`ilog.app`).
+(:mod:`ilog.app`, the composition root).
 
 Hooks receive a :class:`LogbookView`: the reads a plugin may use, and nothing that writes.
 A view handed to a hook that runs before a save reads through the same unit of work (the
@@ -64,14 +64,6 @@ class Logbook:
         from .services.transfer import Transfer
 
         return Transfer(self.ctx, self.contacts, self.entries)
-
-    @classmethod
-    def open(cls, url: str | None = None, *, user: str | None = None, load_plugins: bool = True,
-             create: bool = False) -> "Logbook":
-        """The configured log (settings, environment), with the installed plugins."""
-        from .app import open_logbook
-
-        return open_logbook(url, user=user, load_plugins=load_plugins, create=create)
 
     @property
     def db(self) -> "Database":

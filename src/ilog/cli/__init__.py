@@ -32,6 +32,9 @@ class IlogGroup(TyperGroup):
     """The root group: one place that maps errors to ``ilog: error:`` and exit statuses."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra: Any) -> Any:
+        from .compat import install
+
+        install()  # convert plain option values without building pydantic adapters (see compat)
         try:
             result = super().main(args=args, prog_name=prog_name or "ilog", complete_var=complete_var,
                                   standalone_mode=False, **extra)
@@ -63,13 +66,6 @@ def _debug() -> bool:
 
 
 _DEBUG_FLAG = [False]
-
-
-CORE_COMMANDS = frozenset({
-    "init", "db", "config", "contact", "group", "template", "interact", "log", "show", "cancel",
-    "restore", "complete", "evaluate", "comment", "postponed", "resume", "segment", "event",
-    "purge-cancelled", "timeline", "stats", "plugins", "attachment",
-})
 
 
 def _show_version(value: bool) -> None:

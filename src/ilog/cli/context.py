@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (needed when stdin is not a terminal).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", "-n", help="Show what would happen; change nothing.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the number.")]
 
 
 @dataclass

@@ -25,6 +25,7 @@ from ..errors import ReadOnlyRecord
 from . import choices as c
 from .values import (
     Amount,
+    Choice,
     BigCount,
     Code,
     ContactType,
@@ -64,7 +65,13 @@ def from_row(cls: type[R], values: dict[str, Any]) -> R:
 
 
 class Record(SQLModel):
-    """Base of ilog's records: ``to_dict()`` for output, validation on assignment off."""
+    """Base of ilog's records: ``to_dict()`` for output.
+
+    Validation schemas are built on a model's first use (``defer_build``), not at import: a
+    one-shot ``ilog event`` builds the two or three it needs, not all twenty.
+    """
+
+    model_config = ConfigDict(defer_build=True)  # type: ignore[assignment]
 
     __private_defaults__: ClassVar[dict[str, Any]] = {}
 
@@ -195,6 +202,10 @@ class InteractionBase(Record):
     source: Source = "manual"
     idempotency_key: Text(c.MAX_KEY) = None  # type: ignore[valid-type]
     created_at: Moment | None = Field(default=None, nullable=False)
+    # v3: who the activity is for (default: who logged it), who completed it, what it regards
+    owner: Text(c.MAX_USER) = None  # type: ignore[valid-type]
+    completed_by: Text(c.MAX_USER) = None  # type: ignore[valid-type]
+    opportunity_no: OptCode = None
 
 
 #: the entry fields, in the order JSON and CSV write them
@@ -204,7 +215,7 @@ INTERACTION_FIELDS = (
     "user_id", "salesperson_code", "evaluation", "cancelled", "postponed", "state", "due_at",
     "completed_at", "document_type", "document_no", "version_no", "occurrence", "segment_no",
     "logged_segment_no", "campaign_no", "correspondence", "attachment_id", "source",
-    "idempotency_key", "created_at", "cancelled_at",
+    "idempotency_key", "created_at", "cancelled_at", "owner", "completed_by", "opportunity_no",
 )
 #: the stored fields (the table's columns), in table order
 STORED_FIELDS = tuple(InteractionBase.model_fields)
@@ -263,12 +274,49 @@ class IdempotencyKeyBase(Record):
     key: Name(c.MAX_KEY)  # type: ignore[valid-type]
     entry_no: EntryNo
     created_at: Moment | None = Field(default=None, nullable=False)
+    #: what the key recorded (a hash of the document and contact), to refuse a key reused for another (v3)
+    fingerprint: Text(64) = None  # type: ignore[valid-type]
 
 
 class DocumentOccurrenceBase(Record):
     document_type: Text(c.MAX_DOCUMENT_TYPE) = Field(default=None, nullable=False)  # type: ignore[valid-type]
     document_no: Text(c.MAX_DOCUMENT_NO) = Field(default=None, nullable=False)  # type: ignore[valid-type]
     last_occurrence: Count
+
+
+# -- teams and erasures ------------------------------------------------------------------------
+
+
+class TeamBase(Record):
+    name: Code
+    description: Text(c.MAX_NAME) = None  # type: ignore[valid-type]
+    created_at: Moment | None = Field(default=None, nullable=False)
+
+
+class Team(TeamBase):
+    """A named group of users (a manager's salespeople): ``log --team T`` lists what they own."""
+
+    members: list[str] = Field(default_factory=list)
+
+
+class TeamMemberBase(Record):
+    team: Code = Field(foreign_key="team.name", ondelete="CASCADE")
+    user_id: Name(c.MAX_USER)  # type: ignore[valid-type]
+
+
+class ErasureBase(Record):
+    id: EntryNo | None = None
+    erased_at: Moment
+    erased_by: Text(c.MAX_USER) = None  # type: ignore[valid-type]
+    #: SHA-256 of the contact number: proves an erasure happened without keeping who it was
+    contact_hash: Name(64)  # type: ignore[valid-type]
+    mode: Choice(("delete", "anonymize"), 10)  # type: ignore[valid-type]
+    #: JSON: how many rows of each kind were erased
+    counts: str
+
+
+class Erasure(ErasureBase):
+    """The record an erasure leaves: when, who ran it, how much, the contact number hashed."""
 
 
 # -- segments ------------------------------------------------------------------------------------
@@ -352,7 +400,7 @@ class DocumentEvent(BaseModel):
     option names of ``ilog event`` (``contact``, ``version``, ``date``, ``key``...).
     """
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True, defer_build=True)
 
     event: Name(c.MAX_EVENT)  # type: ignore[valid-type]
     document_no: Name(c.MAX_DOCUMENT_NO)  # type: ignore[valid-type]
@@ -387,7 +435,7 @@ class LogFilter(BaseModel):
     bare date means the end of that day.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
     entry_nos: list[EntryNo] | None = None
     contact_no: OptCode = None
@@ -433,7 +481,7 @@ class LogFilter(BaseModel):
 class RecordResult(BaseModel):
     """What recording one interaction gave: the entry, and whether it is new."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     entry_no: int | None
     created: bool
@@ -461,7 +509,7 @@ class Criteria(BaseModel):
     contacts with any entry in the range.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     type: ContactType | None = None
     company_no: OptCode = None

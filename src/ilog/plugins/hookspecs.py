@@ -3,7 +3,7 @@
 A plugin is any module or object with functions named after these hooks and marked
 with :data:`ilog.hookimpl`. It declares only the arguments it needs (pluggy passes the
 rest by name). Plugins come from the ``ilog`` entry-point group and from ``*.py`` files
-in the plugins directory; see :mod:`ilog.plugins` for the order they run in.
+in the plugins directory; see :mod:`ilog.plugins.host` for the order they run in.
 
 Rules every hook shares:
 
@@ -15,11 +15,11 @@ Rules every hook shares:
   ``interaction_restored``, ``interactions_purged``) cannot undo it: its error becomes a
   warning on stderr naming the plugin, the other plugins still run, and the exit status
   stays 0 (an ERP script that saw a failure would retry and record twice).
-- Hooks after a commit receive read-only snapshots (:class:`ilog.records.Interaction`
-  with ``frozen()`` applied); assigning to one raises ``AttributeError``.
-- ``logbook`` is the :class:`ilog.logbook.Logbook` doing the work: use it to read
-  (``logbook.get``, ``logbook.find``, ``logbook.contacts``...), never to write from a hook
-  that runs inside a save.
+- Hooks after a commit receive read-only snapshots (:class:`ilog.Interaction` with
+  ``frozen()`` applied); assigning to one raises :class:`ilog.ReadOnlyRecord`.
+- ``logbook`` is an :class:`ilog.LogbookView`: the logbook's reads (``logbook.get``,
+  ``logbook.find``, ``logbook.contacts.by_external_id``, ``logbook.draft``...) and nothing
+  that writes. Before a save it reads through the operation's own transaction.
 """
 
 from __future__ import annotations
@@ -94,11 +94,11 @@ def interaction_from_document(event: "DocumentEvent", logbook: "Logbook") -> "In
     for the event (``ilog template setup``) and returns None when none is mapped, in which
     case nothing is recorded, a message goes to stderr and the exit status is 0.
 
-    :param event: the :class:`ilog.records.DocumentEvent` (event name, document type,
+    :param event: the :class:`ilog.DocumentEvent` (event name, document type,
         number and version, contact number, date, subject, idempotency key, ``extra``).
     :param logbook: the service; ``logbook.draft(contact_no, template_code, ...)`` builds a
         draft with a template's values the way ilog's own implementation does.
-    :return: an unsaved :class:`ilog.records.Interaction`, or None to let the next decide.
+    :return: an unsaved :class:`ilog.Interaction`, or None to let the next decide.
         ilog then sets the document fields, the occurrence and the idempotency key itself.
 
     An exception stops the command (``ilog: error:`` naming the plugin, exit 1); nothing is written.

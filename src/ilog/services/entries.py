@@ -168,6 +168,8 @@ class Entries:
                 state = object.__getattribute__(draft, "__dict__")
                 state["entry_no"] = entry_no
                 state["created_at"] = created_at
+                if state["owner"] is None:  # an activity is for whoever logged it, unless planned for someone
+                    state["owner"] = state["user_id"]
                 if draft.document_no:
                     state["occurrence"] = occurrences.pop(0)
                 rows.append({name: state[name] for name in STORED_FIELDS})

@@ -74,6 +74,53 @@ def _v2(conn: Connection) -> None:
     sa.Index("ix_interaction_user_id_occurred_at", interaction.c.user_id, interaction.c.occurred_at).create(conn)
 
 
+@step(3)
+def _v3(conn: Connection) -> None:
+    """Version 3: an owner for every entry (existing entries: who logged them), who completed
+    an activity, the opportunity an entry regards; teams; erasure records; the fingerprint of
+    what an idempotency key recorded."""
+    def add(table: str, column: sa.Column) -> None:
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f'ALTER TABLE {table} ADD COLUMN {column.name} {kind}')
+
+    for name, length in (("owner", 100), ("completed_by", 100), ("opportunity_no", 30)):
+        add("interaction", sa.Column(name, sa.String(length)))
+    add("idempotency_key", sa.Column("fingerprint", sa.String(64)))
+    conn.exec_driver_sql("UPDATE interaction SET owner = user_id")
+    md = sa.MetaData()
+    interaction = sa.Table("interaction", md, sa.Column("owner", sa.String(100)), sa.Column("state", sa.String(5)),
+                           sa.Column("due_at", sa.DateTime), sa.Column("opportunity_no", sa.String(30)))
+    sa.Index("ix_interaction_owner_state_due_at", interaction.c.owner, interaction.c.state,
+             interaction.c.due_at).create(conn)
+    sa.Index("ix_interaction_opportunity_no", interaction.c.opportunity_no).create(conn)
+    team = sa.Table(
+        "team", md,
+        sa.Column("name", sa.String(30), nullable=False),
+        sa.Column("description", sa.String(250)),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.PrimaryKeyConstraint("name", name="pk_team"),
+    )
+    member = sa.Table(
+        "team_member", md,
+        sa.Column("team", sa.String(30), nullable=False),
+        sa.Column("user_id", sa.String(100), nullable=False),
+        sa.PrimaryKeyConstraint("team", "user_id", name="pk_team_member"),
+        sa.ForeignKeyConstraint(["team"], ["team.name"], ondelete="CASCADE", name="fk_team_member_team_team"),
+    )
+    erasure = sa.Table(
+        "erasure", md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("erased_at", sa.DateTime, nullable=False),
+        sa.Column("erased_by", sa.String(100)),
+        sa.Column("contact_hash", sa.String(64), nullable=False),
+        sa.Column("mode", sa.String(10), nullable=False),
+        sa.Column("counts", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_erasure"),
+    )
+    for table in (team, member, erasure):
+        table.create(conn)
+
+
 # -- the machinery ---------------------------------------------------------------------------
 
 

@@ -27,18 +27,21 @@ from ..domain.records import (
     CommentBase,
     ContactBase,
     DocumentOccurrenceBase,
+    ErasureBase,
     IdempotencyKeyBase,
     InteractionBase,
     InteractionGroupBase,
     LoggedSegmentBase,
     SegmentBase,
     SegmentLineBase,
+    TeamBase,
+    TeamMemberBase,
     TemplateBase,
     TemplateSetupBase,
 )
 from .types import EntryNumber, UTCDateTime
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = SQLModel.metadata
 metadata.naming_convention = {
@@ -131,7 +134,9 @@ class InteractionTable(InteractionBase, table=True):
         sa.Index("ix_interaction_template_code", "template_code"),
         sa.Index("ix_interaction_logged_segment_no", "logged_segment_no"),
         sa.Index("ix_interaction_attachment_id", "attachment_id"),
-        sa.Index("ix_interaction_user_id_occurred_at", "user_id", "occurred_at"),  # log --user/--mine (v2)
+        sa.Index("ix_interaction_user_id_occurred_at", "user_id", "occurred_at"),  # log --user (v2)
+        sa.Index("ix_interaction_owner_state_due_at", "owner", "state", "due_at"),  # my open activities (v3)
+        sa.Index("ix_interaction_opportunity_no", "opportunity_no"),  # (v3)
         sa.Index(
             "ix_interaction_document", "document_type", "document_no", "occurrence", unique=True,
             sqlite_where=sa.text("document_no IS NOT NULL"),
@@ -165,6 +170,25 @@ class DocumentOccurrenceTable(DocumentOccurrenceBase, table=True):
     __tablename__ = "document_occurrence"
     document_type: str = Field(primary_key=True, max_length=40)
     document_no: str = Field(primary_key=True, max_length=50)
+
+
+class TeamTable(TeamBase, table=True):
+    __tablename__ = "team"
+    name: str = Field(primary_key=True, max_length=30)
+
+
+class TeamMemberTable(TeamMemberBase, table=True):
+    __tablename__ = "team_member"
+    team: str = Field(primary_key=True, foreign_key="team.name", ondelete="CASCADE", max_length=30)
+    user_id: str = Field(primary_key=True, max_length=100)
+
+
+class ErasureTable(ErasureBase, table=True):
+    """What an erasure leaves behind: no personal data, only that it happened and how much."""
+
+    __tablename__ = "erasure"
+    id: int | None = Field(default=None, primary_key=True, sa_type=EntryNumber)
+    counts: str = Field(sa_type=sa.Text)
 
 
 class SegmentTable(SegmentBase, table=True):
@@ -214,6 +238,9 @@ document_occurrence = DocumentOccurrenceTable.__table__
 segment = SegmentTable.__table__
 segment_line = SegmentLineTable.__table__
 logged_segment = LoggedSegmentTable.__table__
+team = TeamTable.__table__
+team_member = TeamMemberTable.__table__
+erasure = ErasureTable.__table__
 
 
 def use_postgresql() -> None:
