@@ -213,10 +213,14 @@ class LoggedSegmentTable(LoggedSegmentBase, table=True):
 
 
 def _moments_in_utc() -> None:
-    """Every datetime column stores naive UTC and reads back aware (one rule for all)."""
+    """Every datetime column stores naive UTC and reads back aware (one rule for all).
+
+    SQLModel maps an aware ``datetime`` field to its own ``UTCDateTime``, a ``TIMESTAMP WITH
+    TIME ZONE`` column: ilog's columns are (and were, since version 1) naive UTC on every
+    backend, so each datetime column gets ilog's type, whatever SQLModel chose."""
     for table in metadata.tables.values():
         for column in table.columns:
-            if type(column.type) is sa.DateTime:
+            if column.type._type_affinity is sa.DateTime and not isinstance(column.type, UTCDateTime):
                 column.type = UTCDateTime()
 
 
