@@ -63,7 +63,10 @@ def test_batch_records_every_line_with_its_own_key_and_occurrence(mapped, tmp_pa
     # the same file again: keyed lines record nothing new; the unkeyed one is a 2nd print
     again = mapped.ok("event", "--input", path)
     assert again.lines == ["1", "2", "3", "5"]
-    assert "already recorded as entry 1" in again.stderr
+    # a re-run says so in its one summary line; --verbose names each line already recorded
+    assert again.stderr.splitlines() == ["ilog: 1 logged, 3 already recorded"]
+    verbose = mapped.ok("event", "--input", path, "--verbose")
+    assert "line 1: already recorded as entry 1" in verbose.stderr and "3 already recorded" in verbose.stderr
     assert mapped.ok("show", "5", "-f", "json").json()["occurrence"] == 2
 
 

@@ -263,7 +263,8 @@ GOOD = "Good One,g@example.com\n"
 BROKEN_FILES = {  # name -> (bytes, the line the error names)
     "unterminated-quote.csv": (f'name,email\n{GOOD}"Unterminated,u@example.com\nAfter,a@example.com\n'.encode(), 3),
     "nul-byte.csv": (f"name,email\n{GOOD}Nul\x00Name,n@example.com\n".encode(), 3),
-    "latin-1.csv": (f"name,email\n{GOOD}".encode() + "Müller,m@example.com\n".encode("latin-1"), 3),
+    # not UTF-8 and not Windows-1252 either (0x81 is no character there): refused, never guessed
+    "not-utf-8.csv": (f"name,email\n{GOOD}".encode() + b"M\x81ller,m@example.com\n", 3),
     "huge-field.csv": (f"name,email\n{GOOD}{'x' * 200_000},h@example.com\n".encode(), 3),
     "malformed.xml": (b"<?xml version='1.0'?>\n<contacts>\n<contact><name>A</name></contact>\n<contact><name>B</nam>"
                       b"</contact>\n</contacts>\n", 4),

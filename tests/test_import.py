@@ -117,8 +117,7 @@ def test_ragged_rows_fail_with_physical_line_numbers(cli, tmp_path):
 @pytest.mark.parametrize("content,expected", [
     (b'No,Name\nK1,Ok\nK2,"never closed\nK3,x\n', "line 3: a quoted field is never closed"),
     (b"No,Name\nK1,Ok\nK2,Nul\x00here\n", "line 3: contains a NUL byte"),
-    (b"No,Name\nK1,Ok\nK2,Caf\xe9\n", "line 3: not valid UTF-8"),
-    ('No,Name\nK1,Ok\n'.encode("utf-16"), "UTF-16"),
+    (b"No,Name\nK1,Ok\nK2,Caf\x81\n", "line 3: not valid UTF-8, nor Windows-1252"),
     (b'No,Name\nK1,"a"b\n', "line 2:"),
     (b"", "empty"),
 ])
@@ -132,6 +131,48 @@ def test_broken_csv_is_refused_before_anything_is_written(cli, tmp_path, snapsho
     assert run.stderr.startswith("ilog: error:") and expected in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("content, encoding, notice", [
+    # Excel's "CSV" on Windows: Windows-1252, no byte-order mark: read so, and said so
+    ("No;Name;City\nK1;Jürgen Groß;München\n".encode("cp1252"), None, "not valid UTF-8 (line 2): read it as "
+                                                                       "Windows-1252"),
+    ("No,Name,City\nK1,Jürgen Groß,München\n".encode("utf-16"), None, None),  # its byte-order mark says so
+    ("No,Name,City\nK1,Jürgen Groß,München\n".encode("latin-1"), "latin-1", None),
+    ("No,Name,City\nK1,Jürgen Groß,München\n".encode("utf-16-le"), "utf-16-le", None),
+    ("\ufeffNo,Name,City\nK1,Jürgen Groß,München\n".encode("utf-8"), None, None),
+])
+def test_files_in_the_encodings_erps_write_import_with_the_encoding_said(cli, tmp_path, content, encoding, notice):
+    cli.ok("init")
+    path = tmp_path / "erp.csv"
+    path.write_bytes(content)
+    run = cli.ok("contact", "import", path, *(["--encoding", encoding] if encoding else []))
+    assert (notice in run.stderr) if notice else ("UTF-8" not in run.stderr)
+    [contact] = cli.ok("contact", "list", "-f", "json").json()
+    assert (contact["no"], contact["name"], contact["city"]) == ("K1", "Jürgen Groß", "München")
+
+
+def test_an_unknown_encoding_is_a_bad_value(cli, tmp_path, snapshot):
+    cli.ok("init")
+    before = snapshot()
+    (tmp_path / "a.csv").write_text("Name\nA\n")
+    run = cli("contact", "import", tmp_path / "a.csv", "--encoding", "klingon")
+    assert (run.exit_code, run.stderr.strip()) == (2, "ilog: error: unknown encoding 'klingon': give e.g. utf-8, "
+                                                      "cp1252, latin-1, utf-16")
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_contact_export_imports_back_unchanged(sample, new_db_url, fmt, tmp_path):
+    from conftest import CLI
+
+    sample.ok("contact", "edit", "P3", "--city", "Iași", "--phone", "+40 1", "--external-id", "E-3")
+    exported = sample.ok("contact", "export", "-f", fmt).stdout
+    (tmp_path / f"c.{fmt}").write_text(exported)
+    other = CLI(new_db_url(), [])
+    other.ok("init")
+    other.ok("contact", "import", tmp_path / f"c.{fmt}")
+    assert other.ok("contact", "export", "-f", fmt).stdout == exported
 
 
 # -- mapping --------------------------------------------------------------------------

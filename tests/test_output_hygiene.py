@@ -34,6 +34,7 @@ LISTINGS: dict[str, list[str]] = {
     "template list": [],
     "template show": ["CALL"],
     "template setup": [],
+    "template export": [],
     "attachment show": ["3"],
     "segment list": [],
     "segment show": ["SEG00001"],

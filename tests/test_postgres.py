@@ -309,7 +309,9 @@ def test_db_copy_moves_everything_and_numbering_goes_on(sqlite_log, db_url, cli)
     assert cli.ok("contact", "add", "New Person").stdout.strip() == "CT000003"
     again = ("event", "sales.invoice", "--document-no", "INV-1", "--contact", "CT000001")
     assert cli.ok(*again, "--key", "p-2").stdout.strip() == "2"
-    assert cli.ok(*again, "--key", "gone").stdout.strip() == "4"  # a purged entry's key still holds
+    # a purged entry's key still holds: its retry records nothing; the key on another document is refused
+    assert cli.ok("interact", "RS1", "-t", "CALL", "--key", "gone").stdout.strip() == "4"
+    assert cli(*again, "--key", "gone").exit_code == 1
     assert cli.ok(*again, "-q").stdout.strip() == "6"
     assert cli.ok("show", "6", "-f", "json").json()["occurrence"] == 3
     other = Path(sqlite_log.db_url).parent / "other.pdf"

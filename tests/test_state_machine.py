@@ -91,6 +91,7 @@ def test_the_log_keeps_its_promises_whatever_the_sequence(db_url, tmp_path):
             self.entries: dict[int, Entry] = {}
             self.company_of: dict[str, str | None] = {}
             self.keys: dict[str, int] = {}
+            self.key_recorded: dict[str, tuple] = {}  # key -> what it recorded (contact, document or template)
             self.max_given = 0
             self.logged: dict[str, bool] = {}  # logged segment -> cancelled
 
@@ -123,7 +124,14 @@ def test_the_log_keeps_its_promises_whatever_the_sequence(db_url, tmp_path):
             candidates = sorted(n for n, e in self.entries.items() if predicate(e))
             return candidates[index % len(candidates)] if candidates else None
 
-        def _keyed(self, key: str | None, result, contact: str, day: datetime, **extra) -> None:
+        def _record(self, call, key: str | None, what: tuple, contact: str, day: datetime, **extra) -> None:
+            """Record through ``call``; a key seen before gives its entry back for the same
+            recording (``what``: the contact and document or template) and is refused for another."""
+            if key is not None and key in self.keys and self.key_recorded[key] != what:
+                with pytest.raises(errors.Refused, match="idempotency key"):
+                    call()
+                return
+            result = call()
             if key is not None and key in self.keys:
                 assert (result.entry_no, result.created) == (self.keys[key], False)
                 return
@@ -131,6 +139,7 @@ def test_the_log_keeps_its_promises_whatever_the_sequence(db_url, tmp_path):
             self._new(result.entry_no, contact, day, **extra)
             if key is not None:
                 self.keys[key] = result.entry_no
+                self.key_recorded[key] = what
 
         # -- rules ------------------------------------------------------------------------
 
@@ -139,15 +148,15 @@ def test_the_log_keeps_its_promises_whatever_the_sequence(db_url, tmp_path):
         def interact(self, contact, day, key, open_):
             template = "TASK" if open_ else "CALL"
             due = {"due_at": datetime(2030, 1, 1, tzinfo=timezone.utc)} if open_ else {}
-            result = self.lb.interact(contact, template, occurred_at=day, idempotency_key=key, **due)
-            self._keyed(key, result, contact, day, state="open" if open_ else "done")
+            self._record(lambda: self.lb.interact(contact, template, occurred_at=day, idempotency_key=key, **due),
+                         key, ("entry", contact, template), contact, day, state="open" if open_ else "done")
 
         @rule(contact=st.sampled_from(CONTACTS), doc=st.integers(1, 3), day=st.sampled_from(DAYS),
               key=st.sampled_from(KEYS))
         def event(self, contact, doc, day, key):
-            result = self.lb.record_event("sales.invoice", f"INV-{doc}", contact_no=contact, key=key,
-                                          occurred_at=day)
-            self._keyed(key, result, contact, day)
+            self._record(lambda: self.lb.record_event("sales.invoice", f"INV-{doc}", contact_no=contact, key=key,
+                                                      occurred_at=day),
+                         key, ("document", contact, doc), contact, day)
 
         @rule(index=st.integers(0, 1000))
         def cancel(self, index):

@@ -46,6 +46,7 @@ def plugin_host(settings: Settings | None, *, load_plugins: bool = True, plugins
 
     return make_plugin_host(entrypoints=load_plugins,
                             plugins_dir=settings.plugins_dir if (load_plugins and settings) else None,
+                            plugins_dir_required=bool(settings and settings.plugins_dir_configured),
                             plugins=plugins)
 
 

@@ -109,6 +109,11 @@ class Settings:
         return Path(str(value)) if value else None
 
     @property
+    def plugins_dir_configured(self) -> bool:
+        """Whether the plugins directory was set (a file, the environment), not the default."""
+        return self.sources.get("plugins_dir") != "default"
+
+    @property
     def attachment_max_bytes(self) -> int:
         return int(self.values.get("attachment_max_bytes") or DEFAULT_ATTACHMENT_MAX_BYTES)
 

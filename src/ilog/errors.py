@@ -55,6 +55,12 @@ class ValidationFailed(PluginError):
         super().__init__("; ".join(self.messages))
 
 
+class Interrupted(IlogError):
+    """Ctrl-C (SIGINT): the message says what was and was not done. Exit status 130."""
+
+    exit_code = 130
+
+
 class DatabaseError(IlogError):
     """The database cannot be reached, is not initialised, refused a statement, or is newer than this ilog."""
 

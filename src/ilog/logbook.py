@@ -44,26 +44,81 @@ if TYPE_CHECKING:
     from .store.unit import UnitOfWork
 
 
+def _guarded(function: Any) -> Any:
+    """The API's promise: only :class:`ilog.IlogError` subclasses escape. A wrong call (an
+    unknown keyword, a value of the wrong type) is a BadValue; anything else an IlogError
+    saying it is an internal error, with the original exception as its cause."""
+    import functools
+    import inspect
+
+    from .errors import BadValue, IlogError
+
+    def convert(exc: Exception) -> IlogError:
+        if isinstance(exc, (TypeError, ValueError)):
+            return BadValue(f"{getattr(function, '__name__', 'call')}: {exc}")
+        return IlogError(f"internal error: {type(exc).__name__}: {exc}")
+
+    if inspect.isgeneratorfunction(function):
+        @functools.wraps(function)
+        def stream(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from function(*args, **kwargs)
+            except IlogError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the API boundary
+                raise convert(exc) from exc
+        return stream
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = function(*args, **kwargs)
+        except IlogError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the API boundary
+            raise convert(exc) from exc
+        if inspect.isgenerator(result):
+            return _guarded(lambda: (yield from result))()
+        return result
+    return call
+
+
+class _Guarded:
+    """A service as the API hands it out (``logbook.contacts``): every method guarded."""
+
+    def __init__(self, service: Any):
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._service, name)
+        return _guarded(value) if callable(value) and not name.startswith("_") else value
+
+
 class Logbook:
     """The interaction log: recording, reading, changing and purging entries, and the books of
-    contacts, templates and segments (``logbook.contacts``, ``.templates``, ``.segments``)."""
+    contacts, templates and segments (``logbook.contacts``, ``.templates``, ``.segments``).
+
+    Every method raises only :class:`ilog.IlogError` subclasses."""
 
     def __init__(self, ctx: "ServiceContext"):
         self.ctx = ctx
         self.entries = Entries(ctx)
-        self.contacts = Contacts(ctx)
-        self.templates = Templates(ctx)
-        self.segments = Segments(ctx, self.entries)
-        self.events = Events(ctx, self.entries, self.templates)
+        contacts, templates = Contacts(ctx), Templates(ctx)
+        segments = Segments(ctx, self.entries)
+        self.events = Events(ctx, self.entries, templates)
         self.reports = Reports(ctx)
-        ctx.view = LogbookView(self)
+        self.contacts: Contacts = _Guarded(contacts)  # type: ignore[assignment]
+        self.templates: Templates = _Guarded(templates)  # type: ignore[assignment]
+        self.segments: Segments = _Guarded(segments)  # type: ignore[assignment]
+        ctx.view = LogbookView(self, services=(contacts, templates, segments))
+
 
     @cached_property
     def transfer(self) -> "Transfer":
         """Imports and exports (loaded on first use: a print hook never needs the file readers)."""
         from .services.transfer import Transfer
 
-        return Transfer(self.ctx, self.contacts, self.entries)
+        return _Guarded(Transfer(self.ctx, self.contacts._service, self.entries))  # type: ignore[return-value]
 
     @property
     def db(self) -> "Database":
@@ -191,6 +246,16 @@ class Logbook:
         return self.entries.purge_cancelled(before, flt, dry_run=dry_run, batch_size=batch_size)
 
 
+def _guard_methods(cls: type) -> type:
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("_") and not isinstance(value, (type, staticmethod, classmethod)):
+            setattr(cls, name, _guarded(value))
+    return cls
+
+
+_guard_methods(Logbook)
+
+
 # -- what hooks see -------------------------------------------------------------------------------
 
 
@@ -249,16 +314,18 @@ class LogbookView:
     """The logbook as hooks see it: reads only (``logbook.get``, ``logbook.find``,
     ``logbook.contacts.by_external_id``...), and :meth:`draft` to build an unsaved entry."""
 
-    def __init__(self, logbook: Logbook, uow: "UnitOfWork | None" = None):
+    def __init__(self, logbook: Logbook, uow: "UnitOfWork | None" = None, *, services: tuple[Any, ...]):
         self._logbook = logbook
         self._uow = uow
-        self.contacts = _ContactsView(logbook.contacts, uow)
-        self.templates = _TemplatesView(logbook.templates, uow)
-        self.segments = _SegmentsView(logbook.segments)
+        self._services = services
+        contacts, templates, segments = services
+        self.contacts = _ContactsView(contacts, uow)
+        self.templates = _TemplatesView(templates, uow)
+        self.segments = _SegmentsView(segments)
 
     def bound(self, uow: "UnitOfWork") -> "LogbookView":
         """This view reading through ``uow`` (the snapshot of the operation calling a hook)."""
-        return LogbookView(self._logbook, uow)
+        return LogbookView(self._logbook, uow, services=self._services)
 
     @property
     def user(self) -> str:

@@ -124,8 +124,10 @@ def invoke(args: list[Any], *, plugins: tuple[object, ...] = (), installed: bool
 
     argv = [str(a) for a in args]
     if installed:
-        folder = plugins_dir if plugins_dir is not None else load_settings().plugins_dir
-        host = make_plugin_host(plugins_dir=folder, plugins=plugins)
+        settings = load_settings()
+        folder = plugins_dir if plugins_dir is not None else settings.plugins_dir
+        host = make_plugin_host(plugins_dir=folder, plugins=plugins,
+                                plugins_dir_required=plugins_dir is not None or settings.plugins_dir_configured)
     else:
         host = make_plugin_host(entrypoints=False, plugins=plugins)
     app = build_app(host)

@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from ..errors import IlogError, PluginError
 from ..version import __version__
 from .compat import ClickException as _ClickException
+from .compat import NoArgsIsHelpError
 from .context import State, error_line
 
 if TYPE_CHECKING:
@@ -43,14 +44,16 @@ class IlogGroup(TyperGroup):
                 raise
             error_line(exc.message)
             sys.exit(exc.exit_code)
+        except NoArgsIsHelpError as exc:  # `ilog` or `ilog contact` alone: the help, not an error line
+            print(exc.format_message(), file=sys.stderr)
+            sys.exit(2)
         except _ClickException as exc:
             error_line(exc.format_message())
             sys.exit(exc.exit_code)
-        except _Abort:
-            error_line("aborted")
-            sys.exit(1)
-        except BrokenPipeError:
-            sys.exit(1)
+        except (_Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            interrupted()
+        except BrokenPipeError:  # `ilog log -f jsonl | head -1`: the reader has what it wanted
+            quiet_broken_pipe()
         except Exception as exc:  # a bug: one line, the traceback with --debug
             if _debug():
                 raise
@@ -59,6 +62,22 @@ class IlogGroup(TyperGroup):
         if isinstance(result, int):
             sys.exit(result)
         sys.exit(0)
+
+
+def interrupted(what: str = "interrupted: the step under way was not saved; what was saved before it stays") -> None:
+    """Ctrl-C: one line saying what was and was not done, exit status 130, no traceback."""
+    print(f"ilog: {what}", file=sys.stderr)
+    sys.exit(130)
+
+
+def quiet_broken_pipe() -> None:
+    """The reader of stdout went away: exit 0, and no "Exception ignored" when Python flushes."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(0)
 
 
 def _debug() -> bool:
@@ -148,13 +167,16 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         settings = load_settings()
-        host = make_plugin_host(plugins_dir=settings.plugins_dir)
+        host = make_plugin_host(plugins_dir=settings.plugins_dir,
+                                plugins_dir_required=settings.plugins_dir_configured)
         app = build_app(host)
     except IlogError as exc:
         if _debug():
             raise
         error_line(exc.message)
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        interrupted("interrupted while starting: nothing was done")
     keep_only(app, invoked_command(sys.argv[1:] if argv is None else argv))
     app(args=argv, prog_name="ilog")
 

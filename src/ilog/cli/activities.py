@@ -12,7 +12,7 @@ import typer
 from .context import FormatOpt, say, state
 from .render import local_time, render, render_record
 from .interactions import print_result
-from .log import ENTRY_TABLE
+from .log import ENTRY_TABLE, entry_rows
 
 TIMELINE_TABLE = ["entry_no", "date", "kind", "flow", "subject", "state", "document"]
 ATTACHMENT_FIELDS = ["entry_no", "attachment_id", "name", "media_type", "size", "sha256"]
@@ -46,7 +46,7 @@ def postponed(
     logbook = state(ctx).logbook
     flt = values.validated(LogFilter, {"contact_no": contact, "user_id": logbook.user if mine else user_id,
                                        "limit": limit, "postponed": "only"})
-    render((e.to_dict() for e in logbook.find(flt)), fmt, INTERACTION_FIELDS, table_columns=ENTRY_TABLE,
+    render(entry_rows(logbook.find(flt), fmt), fmt, INTERACTION_FIELDS, table_columns=ENTRY_TABLE,
            empty="ilog: no postponed interactions")
 
 

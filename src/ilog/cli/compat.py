@@ -3,8 +3,9 @@
 Typer is pinned in ``pyproject.toml`` to the range the test suite runs on; if a release
 moves one of these, this module is the one to fix:
 
-- :data:`ClickException`: the base of usage errors. Typer 0.29 vendors click as
-  ``typer._click``; older releases use ``click`` itself.
+- :data:`ClickException`: the base of usage errors, and :data:`NoArgsIsHelpError`, what a
+  group given no subcommand raises (its message is the group's help). Typer 0.29 vendors
+  click as ``typer._click``; older releases use ``click`` itself.
 - :class:`DefaultCommandGroup`: a group that runs a default subcommand when the first word
   is not one of its subcommands (``ilog log C1 --rollup`` lists, ``ilog log export``
   exports). It overrides ``parse_args`` of Typer's group class.
@@ -30,11 +31,11 @@ from typing import Any, get_args, get_origin
 from typer.core import TyperGroup
 
 try:  # typer >= 0.29 vendors click
-    from typer._click.exceptions import ClickException
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
 except ImportError:  # pragma: no cover - older typer
-    from click.exceptions import ClickException  # type: ignore[no-redef]
+    from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[no-redef]
 
-__all__ = ["ClickException", "DefaultCommandGroup", "install"]
+__all__ = ["ClickException", "DefaultCommandGroup", "NoArgsIsHelpError", "install"]
 
 
 class DefaultCommandGroup(TyperGroup):

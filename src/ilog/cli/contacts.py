@@ -179,10 +179,11 @@ def _progress_bar():
 @contact_app.command("import")
 def import_contacts(
     ctx: typer.Context,
-    file: Annotated[str, typer.Argument(help="CSV, XLSX or XML file; - reads CSV from standard input.")],
-    input_format: Annotated[str | None, typer.Option("--input-format", help="csv, xlsx or xml (default: from the extension).")] = None,
+    file: Annotated[str, typer.Argument(metavar="FILE", help="CSV, JSON Lines, XLSX or XML file; - reads CSV (or --input-format jsonl) from standard input.")],
+    input_format: Annotated[str | None, typer.Option("--input-format", help="csv, jsonl, xlsx or xml (default: from the extension).")] = None,
     delimiter: Annotated[str | None, typer.Option("--delimiter", "-d", help="CSV delimiter (default: sniffed; 'tab' for a tab).")] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="Worksheet name (XLSX, XML Spreadsheet; default: the first).")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", metavar="ENCODING", help="Text encoding of a CSV or JSON Lines file: utf-8, cp1252, latin-1, utf-16... (default: UTF-8, else Windows-1252, said on stderr).")] = None,
     mapping: Annotated[list[str] | None, typer.Option("--map", help="HEADER=FIELD: import a column as this field (FIELD - ignores it). Repeatable.")] = None,
     match: Annotated[str, typer.Option("--match", help="Find existing contacts by: auto, no, external-id, email.")] = "auto",
     on_existing: Annotated[str, typer.Option("--on-existing", help="For a contact that exists: skip, update, error.")] = "skip",
@@ -218,7 +219,8 @@ def import_contacts(
     progress, finish = _progress_bar()
     try:
         result = state(ctx).logbook.transfer.import_contacts(
-            file, input_format=input_format, delimiter=delimiter, sheet=sheet, mapping=pairs, match=match,
+            file, input_format=input_format, delimiter=delimiter, sheet=sheet, encoding=encoding, mapping=pairs,
+            match=match,
             on_existing=on_existing, create_companies=create_companies, all_or_nothing=all_or_nothing,
             dry_run=dry_run, batch_size=batch_size, errors_path=errors, on_row_error=row_error,
             notice=lambda message: say(f"ilog: {message}"), progress=progress,

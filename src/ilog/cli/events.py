@@ -29,6 +29,7 @@ def event(
     attach: Annotated[Path | None, typer.Option("--attach", help="The printed or sent file.")] = None,
     key: Annotated[str | None, typer.Option("--key", help="Idempotency key: a retried print records nothing new.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the entry number.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Batch mode: a line for each event already recorded, too.")] = False,
     input_file: Annotated[str | None, typer.Option(
         "--input", "-i", metavar="FILE|-",
         help="Batch mode: one JSON object per line with the fields of the options (event, document_no, "
@@ -52,7 +53,7 @@ def event(
         given = {"event": name, "document_no": document_no, "contact": contact, "ref": ref,
                  "document_type": document_type, "version": version, "date": date, "subject": subject,
                  "attach": str(attach) if attach else None}
-        return record_batch(ctx, input_file, {k: v for k, v in given.items() if v is not None}, fmt, quiet)
+        return record_batch(ctx, input_file, {k: v for k, v in given.items() if v is not None}, fmt, quiet, verbose)
     if name is None:
         raise BadValue("missing argument 'EVENT' (or give --input FILE)")
     if document_no is None:
@@ -66,7 +67,7 @@ def event(
 BATCH_COLUMNS = ["line", "entry_no", "created", "error", "message"]
 
 
-def record_batch(ctx: typer.Context, path: str, defaults: dict, fmt: str, quiet: bool) -> int:
+def record_batch(ctx: typer.Context, path: str, defaults: dict, fmt: str, quiet: bool, verbose: bool = False) -> int:
     """``event --input``: record every line, report each failure with its line number; 1 if any failed."""
     import sys
 
@@ -96,11 +97,13 @@ def record_batch(ctx: typer.Context, path: str, defaults: dict, fmt: str, quiet:
                 counts["logged"] += 1
             else:
                 counts["already recorded"] += 1
-                if not quiet:
+                if verbose:
                     say(f"ilog: line {outcome.line}: already recorded as entry {outcome.entry_no} "
                         "(same idempotency key); nothing new")
+            last[0] = outcome.line
             yield outcome
 
+    last = [0]
     try:
         outcomes = tally(state(ctx).logbook.iter_record_events(stream, defaults=defaults))
         if fmt == "table":
@@ -110,6 +113,13 @@ def record_batch(ctx: typer.Context, path: str, defaults: dict, fmt: str, quiet:
                     write(f"{outcome.entry_no}\n")
         else:
             render((o.to_dict() for o in outcomes), fmt, BATCH_COLUMNS)
+    except KeyboardInterrupt:
+        from ..errors import Interrupted
+
+        sys.stdout.flush()
+        raise Interrupted(f"interrupted: the lines up to {last[0]} are done ({counts['logged']} logged, "
+                          f"{counts['already recorded']} already recorded), the rest not; run the same command "
+                          "again to finish (idempotency keys make that safe)") from None
     finally:
         if stream is not sys.stdin:
             stream.close()

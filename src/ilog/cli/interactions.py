@@ -95,6 +95,9 @@ def show(ctx: typer.Context, entry: Annotated[str, typer.Argument(metavar="ENTRY
     record = found.to_dict()
     comments = logbook.comments(found.entry_no)
     if fmt == "table":
+        from ..domain.rules import status
+
+        record["state"] = status(found)
         lines = [f"comment {c['line_no']}: {local_time(c['created_at'])} {c['user_id'] or ''}: {c['text']}"
                  for c in comments]
         render_record(record, fmt, INTERACTION_FIELDS, extra_lines=lines)

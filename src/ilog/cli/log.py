@@ -60,8 +60,17 @@ def list_(
     columns = ENTRY_TABLE
     if flt.state == "open" or flt.overdue or flt.due_before:
         columns = [*ENTRY_TABLE[:-1], "due_at", ENTRY_TABLE[-1]]
-    render((e.to_dict() for e in logbook.find(flt)), fmt, INTERACTION_FIELDS, table_columns=columns,
+    render(entry_rows(logbook.find(flt), fmt), fmt, INTERACTION_FIELDS, table_columns=columns,
            empty="ilog: no entries")
+
+
+def entry_rows(entries: Any, fmt: str) -> Any:
+    """Entries as rows; in a table the state says cancelled or postponed, as a person reads it."""
+    from ..domain.rules import status
+
+    if fmt != "table":
+        return (e.to_dict() for e in entries)
+    return ({**e.to_dict(), "state": status(e)} for e in entries)
 
 
 def _export_format(fmt: str) -> str:
@@ -80,7 +89,7 @@ def export(
     no_cancelled: Annotated[bool, typer.Option("--no-cancelled", help="Leave cancelled entries out.")] = False,
     limit: LimitOpt = None,
 ) -> None:
-    """Write entries, oldest first, with every field (JSON Lines also with comment lines).
+    """Write entries, oldest first, with every field and their comment lines.
 
     Cancelled and postponed entries are included unless filtered out. Times keep their
     microseconds, so ilog log import puts back exactly what was exported.
@@ -96,8 +105,8 @@ def export(
             raise BadValue("--cancelled and --no-cancelled contradict each other: give one")
         flt = flt.but(cancelled="exclude")
     flt = flt.but(limit=limit)
-    columns = list(INTERACTION_FIELDS) + ([] if fmt == "csv" else ["comments"])
-    render(state(ctx).logbook.transfer.export_log(flt, comments=fmt != "csv"), fmt, columns)
+    columns = [*INTERACTION_FIELDS, "comments"]  # in CSV, the comment lines as a JSON list
+    render(state(ctx).logbook.transfer.export_log(flt, comments=True), fmt, columns)
 
 
 @log_app.command("import")

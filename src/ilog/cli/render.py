@@ -86,6 +86,8 @@ def _cell(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, list):
+        if any(isinstance(v, (dict, list)) for v in value):  # records in a cell (comment lines): JSON
+            return json.dumps(value, ensure_ascii=False)
         return ", ".join(_cell(v) for v in value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

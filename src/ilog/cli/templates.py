@@ -186,3 +186,61 @@ def template_setup(
         if not rows:
             raise BadValue(f"unknown event {event!r}")
     render(rows, fmt, ["event", "template_code"])
+
+
+@template_app.command("export")
+def template_export(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="jsonl, json or csv.")] = "jsonl",
+) -> None:
+    """Write the interaction groups, templates and template setup, to load into another database.
+
+    Example: ilog --db old.db template export > templates.jsonl; ilog --db new.db template import templates.jsonl
+    """
+    from ..domain import values
+
+    fmt = values.choice(fmt, "format", ("jsonl", "json", "csv"))
+    records = state(ctx).logbook.templates.export()
+    # JSON: each record with its own keys; CSV: one header, the union of them
+    columns = list(dict.fromkeys(k for r in records for k in r)) if fmt == "csv" else None
+    render(records, fmt, columns)
+
+
+@template_app.command("import")
+def template_import(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(metavar="FILE", help="What ilog template export wrote: JSON Lines, JSON or CSV (- reads stdin).")],
+    update: Annotated[bool, typer.Option("--update", help="Replace groups, templates and mappings that differ.")] = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Load interaction groups, templates and the template setup from ilog template export; all or nothing.
+
+    A record already here with the same values is left alone; one with other values is
+    refused (naming what differs) unless --update.
+
+    Example: ilog --db new.db template import templates.jsonl
+    """
+    import csv
+    import io
+    import json
+    import sys
+
+    from ..errors import BadValue
+
+    try:
+        text = sys.stdin.read() if file == "-" else open(file, encoding="utf-8-sig").read()  # noqa: SIM115
+    except OSError as exc:
+        raise BadValue(f"cannot read {file}: {exc.strerror}") from None
+    try:
+        if text.lstrip().startswith("record,") or file.lower().endswith(".csv"):
+            records = [{k: (v if v != "" else None) for k, v in row.items()}
+                       for row in csv.DictReader(io.StringIO(text), strict=True)]
+        else:
+            records = json.loads(text) if text.lstrip().startswith("[") else [
+                json.loads(line) for line in text.splitlines() if line.strip()]
+    except (ValueError, csv.Error) as exc:
+        raise BadValue(f"{file}: not what ilog template export writes ({exc})") from None
+    counts = state(ctx).logbook.templates.import_(records, update=update, dry_run=dry_run)
+    head = "dry run, nothing written: would import" if dry_run else "imported"
+    say(f"ilog: {head} {len(records)} records: {counts['created']} new, {counts['updated']} updated, "
+        f"{counts['unchanged']} already here")

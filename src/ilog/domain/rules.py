@@ -7,6 +7,7 @@ Single and bulk paths (``interact`` and ``segment log``, ``cancel 42`` and ``can
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Protocol
 
 from ..errors import BadValue, Refused
@@ -65,6 +66,43 @@ def check_open_without_due(kind: str, due_at: Any) -> None:
 def check_contact(contact_no: str | None, kind: str) -> None:
     if contact_no is None and kind not in CONTACTLESS_KINDS:
         raise BadValue("a contact is required (only tasks and notes may have none)")
+
+
+def fingerprint(contact_no: str | None, document_type: str | None, document_no: str | None,
+                template_code: str | None = None, kind: str | None = None) -> str:
+    """What one recording is, for its idempotency key: the contact and the document (type and
+    number) it records, or, without a document, the contact, template and kind. Details a
+    retry may word differently (subject, date, version) are not part of it.
+
+    A retry with the same key and the same fingerprint is the same recording (it returns the
+    entry recorded first); the same key with another fingerprint is a key reused for another
+    recording, which is refused, as payment APIs treat a reused key.
+    """
+    if document_no:
+        parts = ("document", contact_no or "", document_type or "", document_no)
+    else:
+        parts = ("entry", contact_no or "", template_code or "", kind or "")
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def of_entry(entry: Any) -> str:
+    """The fingerprint of a draft or stored entry."""
+    return fingerprint(entry.contact_no, entry.document_type, entry.document_no, entry.template_code, entry.kind)
+
+
+def key_reused(key: str, entry_no: int) -> Refused:
+    return Refused(f"idempotency key {key!r} already recorded entry {entry_no}, for another document or contact: "
+                   "nothing recorded (a retry repeats the same recording; a new print needs a new key)")
+
+
+def status(entry: Any) -> str:
+    """What a person reads as an entry's state: cancelled and postponed before open and done
+    (machine formats keep ``state`` open|done beside the ``cancelled``/``postponed`` flags)."""
+    if entry.cancelled:
+        return "cancelled"
+    if entry.postponed:
+        return "postponed"
+    return entry.state
 
 
 # -- changing logged entries: why an entry is refused (None: it may change) -------------------

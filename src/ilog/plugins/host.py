@@ -27,7 +27,7 @@ from typing import Any
 
 import pluggy
 
-from ..errors import IlogError, PluginError
+from ..errors import IlogError, Interrupted, PluginError
 from . import hookspecs
 
 DEFAULT_NAME = "ilog.default"
@@ -185,13 +185,19 @@ def _load_entry_points(host: PluginHost, wanted: set[str] | None) -> None:
             continue
         try:
             plugin = ep.load()
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted while loading plugin {ep.name} ({ep.value}); nothing was done") from None
+        except BaseException as exc:  # SystemExit too: a plugin must not end ilog silently
             raise PluginError(f"plugin {ep.name} ({ep.value}) failed to import: {_describe(exc)}") from None
         host.register(plugin, ep.name, "entry point", ep.value, dist)  # its version is read when asked
 
 
-def _load_directory(host: PluginHost, directory: Path, wanted: set[str] | None) -> None:
+def _load_directory(host: PluginHost, directory: Path, wanted: set[str] | None, *, required: bool) -> None:
     if not directory.is_dir():
+        if required:  # a configured directory that is not there: its validators would be skipped silently
+            what = "is not a directory" if directory.exists() else "does not exist"
+            raise PluginError(f"the plugins directory {directory} {what} (ILOG_PLUGINS_DIR or plugins_dir in "
+                              "the configuration): create it or change the setting")
         return
     for path in sorted(directory.glob("*.py")):
         if path.name.startswith(("_", ".")):
@@ -204,15 +210,22 @@ def _load_directory(host: PluginHost, directory: Path, wanted: set[str] | None) 
         sys.modules[module_name] = module
         try:
             spec.loader.exec_module(module)  # type: ignore[union-attr]
-        except Exception as exc:
+        except KeyboardInterrupt:
+            sys.modules.pop(module_name, None)
+            raise Interrupted(f"interrupted while loading plugin file {path}; nothing was done") from None
+        except BaseException as exc:  # SystemExit too: a plugin must not end ilog silently
             sys.modules.pop(module_name, None)
             raise PluginError(f"plugin file {path} failed to import: {_describe(exc)}") from None
         host.register(module, path.stem, "directory", str(path), getattr(module, "__version__", None))
 
 
 def make_plugin_host(*, entrypoints: bool = True, plugins_dir: Path | None = None,
-                     plugins: tuple[object, ...] = ()) -> PluginHost:
-    """A fresh plugin manager: defaults, entry points, plugins directory, then ``plugins`` given here."""
+                     plugins: tuple[object, ...] = (), plugins_dir_required: bool = False) -> PluginHost:
+    """A fresh plugin manager: defaults, entry points, plugins directory, then ``plugins`` given here.
+
+    ``plugins_dir_required``: the directory was configured (not the default), so its absence
+    is an error rather than "no plugin files".
+    """
     from . import defaults
 
     pm = pluggy.PluginManager("ilog")
@@ -224,7 +237,7 @@ def make_plugin_host(*, entrypoints: bool = True, plugins_dir: Path | None = Non
         if entrypoints:
             _load_entry_points(host, wanted)
         if plugins_dir is not None:
-            _load_directory(host, Path(plugins_dir), wanted)
+            _load_directory(host, Path(plugins_dir), wanted, required=plugins_dir_required)
         if wanted and entrypoints and plugins_dir is not None:  # looked everywhere
             missing = sorted(wanted - set(host.info))
             if missing:

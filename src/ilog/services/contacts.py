@@ -154,9 +154,10 @@ class Contacts:
                 raise Refused(f"contact {no} has {entries} log entries: it cannot be removed")
             if uow.contacts.has_persons(no):
                 raise Refused(f"company {no} has persons: move or remove them first")
-            lines = uow.contacts.segment_line_count(no)
+            lines = uow.contacts.open_segment_lines(no)
             if lines:
-                raise Refused(f"contact {no} is on {lines} segment line(s): remove it from the segments first")
+                raise Refused(f"contact {no} is on {lines} line(s) of open segments: remove it from them first "
+                              "(ilog segment remove SEGMENT " + no + ")")
             if not dry_run:
-                uow.contacts.delete(no)
+                uow.contacts.delete(no)  # with its lines of logged segments: they keep their counts
             return contact

@@ -28,7 +28,7 @@ from ..domain.records import (
     LogFilter,
     RecordResult,
 )
-from ..errors import BadValue, NotFound, Refused, ValidationFailed
+from ..errors import BadValue, Interrupted, NotFound, Refused, ValidationFailed
 from .attachments import read_file
 
 if TYPE_CHECKING:
@@ -137,27 +137,31 @@ class Entries:
         existing = uow.keys.entries_for([d.idempotency_key for d in drafts if d.idempotency_key])
         new: list[int] = []
         for index, draft in enumerate(drafts):
-            if draft.idempotency_key in existing:
-                results[index] = RecordResult(entry_no=existing[draft.idempotency_key], created=False)
+            key = draft.idempotency_key
+            if key in existing:
+                results[index] = self.replay(key, existing[key], rules.of_entry(draft))
             else:
                 new.append(index)
         if new:
             first = uow.numbers.take("entry", len(new))
             created_at = dates.now()
-            owner: dict[str, int] = {}  # key -> the entry number of its first draft here
+            owner: dict[str, tuple[int, str]] = {}  # key -> (entry number, fingerprint) of its first draft here
             for offset, index in enumerate(new):
                 key = drafts[index].idempotency_key
                 if key and key not in owner:
-                    owner[key] = first + offset
+                    owner[key] = (first + offset, rules.of_entry(drafts[index]))
             claimed = uow.keys.claim(owner, created_at)
+            taken = {}
+            if len(claimed) < len(owner):  # another writer got there first: what did it record?
+                taken = uow.keys.entries_for([k for k in owner if k not in claimed])
             saved: list[tuple[int, int]] = []
             for offset, index in enumerate(new):
                 draft, entry_no = drafts[index], first + offset
                 key = draft.idempotency_key
-                if key and (key not in claimed or owner[key] != entry_no):
+                if key and (key not in claimed or owner[key][0] != entry_no):
                     # another writer, or an earlier draft of this batch, holds the key
-                    holder = owner[key] if key in claimed else uow.keys.entry_for(key)
-                    results[index] = RecordResult(entry_no=holder, created=False)
+                    holder = owner[key] if key in claimed else taken[key]
+                    results[index] = self.replay(key, holder, rules.of_entry(draft))
                     continue
                 saved.append((index, entry_no))
             occurrences = uow.occurrences.take(
@@ -176,6 +180,15 @@ class Entries:
                 results[index] = RecordResult(entry_no=entry_no, created=True, interaction=draft)
             uow.entries.insert_many(rows)
         return results  # type: ignore[return-value]
+
+    @staticmethod
+    def replay(key: str, recorded: tuple[int, str | None], fingerprint: str) -> RecordResult:
+        """The key's earlier entry, if this is the same recording; a refusal if the key was used
+        for another one (keys older than schema 3 have no fingerprint: taken on trust)."""
+        entry_no, known = recorded
+        if known is not None and known != fingerprint:
+            raise rules.key_reused(key, entry_no)
+        return RecordResult(entry_no=entry_no, created=False)
 
     def notify_saved(self, results: list[RecordResult]) -> None:
         """After the commit: snapshots for the results, and ``interaction_saved`` for each."""
@@ -212,18 +225,57 @@ class Entries:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def find(self, flt: LogFilter | None = None, *, uow: "UnitOfWork | None" = None) -> list[Interaction]:
-        """The entries a filter selects, newest first (unless ``newest_first`` is False)."""
-        with self.ctx.reading(uow) as u:
-            return u.entries.find(flt or LogFilter())
+    @staticmethod
+    def filter_of(flt: LogFilter | dict[str, Any] | None) -> LogFilter:
+        """A filter as the API takes it: a LogFilter, or its fields as a dict, or nothing (all)."""
+        if flt is None:
+            return LogFilter()
+        if isinstance(flt, LogFilter):
+            return flt
+        if isinstance(flt, dict):
+            return values.validated(LogFilter, flt)
+        raise BadValue(f"a filter is an ilog.LogFilter or a dict of its fields, not {type(flt).__name__}")
 
-    def iter_find(self, flt: LogFilter, batch: int = 1000) -> Iterator[Interaction]:
+    @staticmethod
+    def check_names(uow: "UnitOfWork", flt: LogFilter) -> None:
+        """A filter naming a contact, company, template, group or segment that does not exist (or
+        a person as a company) is refused: "no entries" would hide a typo."""
+        for no, what in ((flt.contact_no, "contact"), (flt.company_no, "company")):
+            if no is None:
+                continue
+            contact = uow.contacts.get(no)
+            if contact is None:
+                raise NotFound(f"unknown {what} {no!r}")
+            if what == "company" and contact.type != "company":
+                raise Refused(f"contact {no} ({contact.name}) is a person, not a company")
+        if flt.template_code is not None and uow.templates.get(flt.template_code) is None:
+            raise NotFound(f"unknown template {flt.template_code!r}")
+        if flt.group_code is not None and uow.groups.get(flt.group_code) is None:
+            raise NotFound(f"unknown interaction group {flt.group_code!r}")
+        if flt.segment_no is not None and not uow.segments.exists(flt.segment_no):
+            raise NotFound(f"unknown segment {flt.segment_no!r}")
+        if flt.logged_segment_no is not None and uow.segments.get_logged(flt.logged_segment_no) is None:
+            raise NotFound(f"unknown logged segment {flt.logged_segment_no!r}")
+
+    def find(self, flt: LogFilter | dict[str, Any] | None = None, *, uow: "UnitOfWork | None" = None
+             ) -> list[Interaction]:
+        """The entries a filter selects, newest first (unless ``newest_first`` is False)."""
+        flt = self.filter_of(flt)
+        with self.ctx.reading(uow) as u:
+            self.check_names(u, flt)
+            return u.entries.find(flt)
+
+    def iter_find(self, flt: LogFilter | dict[str, Any], batch: int = 1000) -> Iterator[Interaction]:
         """Like :meth:`find`, streaming (exports of millions of entries)."""
+        flt = self.filter_of(flt)
         with self.ctx.db.unit() as uow:
+            self.check_names(uow, flt)
             yield from uow.entries.iter_find(flt, batch)
 
-    def count(self, flt: LogFilter, *, uow: "UnitOfWork | None" = None) -> int:
+    def count(self, flt: LogFilter | dict[str, Any] | None = None, *, uow: "UnitOfWork | None" = None) -> int:
+        flt = self.filter_of(flt)
         with self.ctx.reading(uow) as u:
+            self.check_names(u, flt)
             return u.entries.count(flt)
 
     def get(self, entry_no: Any, *, uow: "UnitOfWork | None" = None) -> Interaction:
@@ -262,6 +314,7 @@ class Entries:
             return [found[n] for n in numbers]
         if flt is None or flt.is_empty():
             raise BadValue("give entry numbers or at least one filter")
+        self.check_names(uow, flt)
         return uow.entries.find(flt.but(newest_first=False))
 
     def change(self, entry_nos: list[int] | None, flt: LogFilter | None, *, refuse: Callable[[Interaction], str | None],
@@ -354,11 +407,20 @@ class Entries:
         same time wait milliseconds, not seconds; an interrupted purge is simply run again.
         Idempotency keys stay (a reprint of a purged document records nothing new).
         """
-        flt = (flt or LogFilter()).but(cancelled="only", postponed="include", date_to=None, limit=None,
-                                       newest_first=False)
-        if dry_run:
-            with self.ctx.db.unit() as uow:
+        flt = self.filter_of(flt).but(cancelled="only", postponed="include", date_to=None, limit=None,
+                                      newest_first=False)
+        with self.ctx.db.unit() as uow:
+            self.check_names(uow, flt)
+            if dry_run:
                 return uow.entries.purgeable(flt, before)
+        done = [0]  # what committed batches deleted, for the message of an interrupt
+        try:
+            return self._purge(flt, before, batch_size, done)
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted: {done[0]:,} cancelled entries purged, the rest not; run the same "
+                              "command again to finish") from None
+
+    def _purge(self, flt: LogFilter, before: datetime, batch_size: int, done: list[int]) -> int:
         total = 0
         plugins = self.ctx.plugins
         snapshots = plugins.has("interactions_purged")
@@ -372,6 +434,7 @@ class Entries:
             if not deleted:
                 break
             total += len(deleted)
+            done[0] = total
             if snapshots:
                 plugins.notify("interactions_purged", self.ctx.warn, interactions=[e.frozen() for e in deleted],
                                logbook=self.ctx.hooks_view())

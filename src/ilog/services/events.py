@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..domain import dates, values
+from ..domain import dates, rules, values
 from ..domain.records import EVENT_FIELDS, DocumentEvent, Interaction, RecordResult
 from ..errors import BadValue, DatabaseError, IlogError, NotFound
 
@@ -119,9 +119,9 @@ class Events:
         with self.ctx.db.unit() as uow:
             doc = self.prepare(doc, uow=uow)
             if doc.idempotency_key:
-                existing = uow.keys.entry_for(doc.idempotency_key)
+                existing = uow.keys.entries_for([doc.idempotency_key]).get(doc.idempotency_key)
                 if existing is not None:
-                    replay = RecordResult(entry_no=existing, created=False)
+                    replay = self.entries.replay(doc.idempotency_key, existing, _fingerprint(doc))
                     draft = None
                 else:
                     replay = None
@@ -235,7 +235,12 @@ class Events:
             known = uow.keys.entries_for([doc.idempotency_key for _, doc in docs if doc.idempotency_key])
             for outcome, doc in docs:
                 if doc.idempotency_key in known:
-                    outcome.result = RecordResult(entry_no=known[doc.idempotency_key], created=False)
+                    try:
+                        outcome.result = self.entries.replay(doc.idempotency_key, known[doc.idempotency_key],
+                                                              _fingerprint(doc))
+                    except IlogError as exc:
+                        outcome.error = exc
+                        continue
                     replays.append(outcome.result)
                     continue
                 try:
@@ -271,6 +276,11 @@ class Events:
                     raise
                 outcome.error = _error_from(exc)
         return outcomes
+
+
+def _fingerprint(doc: DocumentEvent) -> str:
+    """The fingerprint of the entry an event records (its draft takes these same values)."""
+    return rules.fingerprint(doc.contact_no, doc.document_type or doc.event, doc.document_no)
 
 
 def _is_database_error(exc: Exception) -> bool:

@@ -158,6 +158,11 @@ class Segments:
         for code in (cr.with_group, cr.without_group):
             if code and uow.groups.get(code) is None:
                 raise NotFound(f"unknown interaction group {code!r}")
+        if cr.company_no:
+            company = uow.contacts.get(cr.company_no)
+            if company is None:
+                raise NotFound(f"unknown company {cr.company_no!r}")
+            rules.check_company(company, None)
 
     def _select(self, uow: "UnitOfWork", contacts: Iterable[str], criteria: Criteria | None) -> list[str]:
         """Contact numbers (in order, no duplicates) for listed numbers and/or criteria."""

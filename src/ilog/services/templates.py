@@ -137,6 +137,75 @@ class Templates:
                 uow.templates.delete(code)
             return template
 
+    # -- moving templates between databases ------------------------------------------------
+
+    def export(self) -> list[dict[str, Any]]:
+        """Groups, templates and the template setup as records (``ilog template export``), in
+        the order an import needs: each record has a ``record`` key (group, template, setup)."""
+        with self.ctx.db.unit() as uow:
+            groups = [{"record": "group", "code": g["code"], "description": g["description"]}
+                      for g in uow.groups.with_template_counts()]
+            templates = [{"record": "template", **{k: v for k, v in t.to_dict().items()
+                                                   if k not in ("attachment_id", "created_at")}}
+                         for t in uow.templates.list()]
+            setup = [{"record": "setup", "event": e, "template_code": t} for e, t in sorted(uow.setup.mapping().items())]
+        return groups + templates + setup
+
+    def import_(self, records: list[dict[str, Any]], *, update: bool = False, dry_run: bool = False) -> dict[str, int]:
+        """Load what :meth:`export` wrote, all or nothing. A group, template or event mapping
+        that exists here with the same values is left as it is; with other values it is refused
+        (naming what differs) unless ``update``. Template attachments are not carried over."""
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        with self.ctx.db.unit(write=True) as uow:
+            for index, record in enumerate(records, 1):
+                kind = record.get("record") if isinstance(record, dict) else None
+                given = {k: v for k, v in record.items() if k != "record"} if isinstance(record, dict) else {}
+                try:
+                    outcome = self._import_one(uow, kind, given, update)
+                except (BadValue, Refused, NotFound) as exc:
+                    raise type(exc)(f"record {index} ({kind}): {exc.message}; nothing imported") from None
+                counts[outcome] += 1
+            if dry_run:
+                uow.rollback()
+        return counts
+
+    def _import_one(self, uow: "UnitOfWork", kind: Any, given: dict[str, Any], update: bool) -> str:
+        """One record of a template export: created, updated or unchanged."""
+        if kind == "group":
+            new = values.validated(InteractionGroup, given)
+            old = uow.groups.get(new.code)
+            differ = [] if old is None else [f for f in ("description",) if getattr(old, f) != getattr(new, f)]
+            what = f"group {new.code}"
+            write_new, write_change = (lambda: uow.groups.insert(new)), (lambda: uow.groups.update(new))
+        elif kind == "template":
+            new = values.validated(Template, {**given, "created_at": dates.now()})
+            if new.group_code and uow.groups.get(new.group_code) is None:
+                raise NotFound(f"template {new.code} names group {new.group_code}, which is not here")
+            old = uow.templates.get(new.code)
+            fields = [f for f in TEMPLATE_EDITABLE]
+            differ = [] if old is None else [f for f in fields if getattr(old, f) != getattr(new, f)]
+            what = f"template {new.code}"
+            write_new = lambda: uow.templates.insert(new)  # noqa: E731
+            write_change = lambda: uow.templates.update(new.code, {f: getattr(new, f) for f in fields})  # noqa: E731
+        elif kind == "setup":
+            event = self.check_event_name(given.get("event") or "")
+            code = values.code(given.get("template_code"), "template code")
+            self.require(uow, code)
+            current = uow.setup.template_for(event)
+            old, differ, what = current, ([] if current in (None, code) else ["template_code"]), f"event {event}"
+            write_new = write_change = lambda: uow.setup.set(event, code)  # noqa: E731
+        else:
+            raise BadValue(f"unknown record {kind!r}: a template export has group, template and setup records")
+        if old is None:
+            write_new()
+            return "created"
+        if not differ:
+            return "unchanged"
+        if not update:
+            raise Refused(f"{what} is here with other values ({', '.join(differ)}); --update replaces them")
+        write_change()
+        return "updated"
+
     # -- document events and the template setup ----------------------------------------------
 
     def event_names(self) -> list[str]:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from ..domain.records import Contact, from_row
 from .tables import contact as C
 from .tables import interaction as T
+from .tables import segment as S
 from .tables import segment_line as L
 
 if TYPE_CHECKING:
@@ -115,8 +116,11 @@ class ContactStore:
         return int(self.uow.execute(sa.select(sa.func.count()).select_from(T).where(
             sa.or_(T.c.contact_no == no, T.c.company_no == no))).scalar_one())
 
-    def segment_line_count(self, no: str) -> int:
-        return int(self.uow.execute(sa.select(sa.func.count()).select_from(L).where(L.c.contact_no == no)).scalar_one())
+    def open_segment_lines(self, no: str) -> int:
+        """How many lines of segments not yet logged name the contact."""
+        open_segments = sa.select(S.c.no).where(S.c.state == "open")
+        return int(self.uow.execute(sa.select(sa.func.count()).select_from(L).where(
+            L.c.contact_no == no, L.c.segment_no.in_(open_segments))).scalar_one())
 
     # -- writing -------------------------------------------------------------------------
 
@@ -129,5 +133,8 @@ class ContactStore:
         self.uow.memo.pop(("contact", no), None)
 
     def delete(self, no: str) -> None:
+        """Delete a contact, and its lines of logged segments (history: the logged segments keep
+        their counts; an entry, not a line, is what stays of a logged interaction)."""
+        self.uow.execute(sa.delete(L).where(L.c.contact_no == no))
         self.uow.execute(sa.delete(C).where(C.c.no == no))
         self.uow.memo.pop(("contact", no), None)

@@ -61,6 +61,11 @@ def _private_file(path: Path, *, parents: bool) -> None:
     os.close(fd)
 
 
+def _writable(path: Path) -> bool:
+    """Whether this process may write the file and create files beside it (SQLite's -wal, -shm)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
 def _unicode_lower(value):
     return value.lower() if isinstance(value, str) else value
 
@@ -104,9 +109,13 @@ class Database:
         self._readable = False  # schema checked for reading
         connect_args: dict = {}
         options: dict = {}
+        #: an SQLite file (or folder) this process may not write: opened read-only, so reads work
+        self.read_only = bool(self.path and self.path.exists() and not _writable(self.path))
         if self.is_sqlite:
             connect_args["timeout"] = float(busy_timeout)
             connect_args["check_same_thread"] = False  # a unit uses a connection in one thread at a time
+            if self.read_only:
+                options["creator"] = self._read_only_connection(float(busy_timeout))
         elif self.url.startswith("postgresql"):
             tables.use_postgresql()
             if "connect_timeout=" not in self.url.partition("?")[2]:  # the URL's own value wins
@@ -142,14 +151,34 @@ class Database:
         """A message with this database's password masked, in any spelling."""
         return scrub(text, self._secrets)
 
+    def _read_only_connection(self, timeout: float):
+        """Connections to a file this process may only read: ``mode=ro``, or, when SQLite cannot
+        create its shared-memory file beside a WAL database there, ``immutable=1``."""
+        import sqlite3
+
+        def connect():
+            try:
+                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=timeout,
+                                       check_same_thread=False)
+                conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+                return conn
+            except sqlite3.OperationalError:
+                return sqlite3.connect(f"file:{self.path}?immutable=1", uri=True, timeout=timeout,
+                                       check_same_thread=False)
+
+        return connect
+
     def _sqlite_setup(self, busy_ms: int) -> None:
+        read_only = self.read_only
+
         @event.listens_for(self.engine, "connect")
         def _on_connect(dbapi_connection, _record):
             # let SQLAlchemy's "begin" event below decide how transactions start
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            _enable_wal(cursor, busy_ms)
+            if not read_only:
+                _enable_wal(cursor, busy_ms)
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.close()
@@ -207,8 +236,9 @@ class Database:
         orig = getattr(exc, "orig", None) or exc
         text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
         folded = text.lower()
-        if "readonly database" in folded or "read-only" in folded or "read only" in folded:
-            return ReadOnlyDatabase(f"the database {self.masked_url} is read-only: {self.scrub(text)}")
+        if "readonly database" in folded or "read-only" in folded or "read only" in folded or self.read_only:
+            return ReadOnlyDatabase(f"the database {self.masked_url} is read-only ({self.scrub(text)}): reading works, "
+                                    "writing needs a database this user may write")
         if "unable to open database file" in folded:
             return DatabaseError(f"cannot open database {self.masked_url}: {self.scrub(text)} (is its folder "
                                  "writable? SQLite needs to create its -wal and -shm files there)")

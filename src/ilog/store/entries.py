@@ -182,23 +182,28 @@ class KeyStore:
     def __init__(self, uow: "UnitOfWork"):
         self.uow = uow
 
-    def entries_for(self, keys: list[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
+    def entries_for(self, keys: list[str]) -> dict[str, tuple[int, str | None]]:
+        """key -> (the entry it recorded, the fingerprint of that recording; None for keys older
+        than schema 3) for those of ``keys`` that are taken."""
+        found: dict[str, tuple[int, str | None]] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), CHUNK):
-            rows = self.uow.execute(sa.select(K.c.key, K.c.entry_no).where(K.c.key.in_(unique[start:start + CHUNK])))
-            found.update((key, entry_no) for key, entry_no in rows)
+            rows = self.uow.execute(sa.select(K.c.key, K.c.entry_no, K.c.fingerprint)
+                                    .where(K.c.key.in_(unique[start:start + CHUNK])))
+            found.update((key, (entry_no, fingerprint)) for key, entry_no, fingerprint in rows)
         return found
 
     def entry_for(self, key: str) -> int | None:
         return self.uow.execute(sa.select(K.c.entry_no).where(K.c.key == key)).scalar()
 
-    def claim(self, owners: dict[str, int], at: datetime) -> set[str]:
-        """Insert the keys that are still free; returns those this transaction claimed."""
+    def claim(self, owners: dict[str, tuple[int, str]], at: datetime) -> set[str]:
+        """Insert the keys that are still free, each with (entry number, fingerprint); returns
+        those this transaction claimed."""
         if not owners:
             return set()
         stmt = self.uow.upsert(K).on_conflict_do_nothing(index_elements=["key"]).returning(K.c.key)
-        rows = [{"key": key, "entry_no": entry_no, "created_at": at} for key, entry_no in owners.items()]
+        rows = [{"key": key, "entry_no": entry_no, "created_at": at, "fingerprint": fingerprint}
+                for key, (entry_no, fingerprint) in owners.items()]
         return set(self.uow.execute(stmt, rows).scalars())
 
 

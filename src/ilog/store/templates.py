@@ -43,6 +43,9 @@ class GroupStore:
     def insert(self, group: InteractionGroup) -> None:
         self.uow.execute(G.insert().values(code=group.code, description=group.description))
 
+    def update(self, group: InteractionGroup) -> None:
+        self.uow.execute(sa.update(G).where(G.c.code == group.code).values(description=group.description))
+
     def delete(self, code: str) -> None:
         self.uow.execute(sa.delete(G).where(G.c.code == code))
 

@@ -28,10 +28,11 @@ class Transfer:
         self.log = LogTransfer(ctx, entries)
 
     def import_contacts(self, name: str, *, input_format: str | None = None, delimiter: str | None = None,
-                        sheet: str | None = None, stdin: IO[bytes] | None = None, **options: Any) -> ImportResult:
-        """Import contacts from a CSV, XLSX or XML file (``-``: CSV on standard input)."""
+                        sheet: str | None = None, stdin: IO[bytes] | None = None, encoding: str | None = None,
+                        **options: Any) -> ImportResult:
+        """Import contacts from a CSV, JSON Lines, XLSX or XML file (``-``: standard input)."""
         return ContactImport(self.ctx, **options).run(name, input_format=input_format, delimiter=delimiter,
-                                                      sheet=sheet, stdin=stdin)
+                                                      sheet=sheet, stdin=stdin, encoding=encoding)
 
     def export_contacts(self, *, type: str | None = None, company_no: str | None = None) -> Iterator[dict]:
         """Every contact, companies first (so a re-import finds each person's company), streamed."""

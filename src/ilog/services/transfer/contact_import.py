@@ -28,8 +28,8 @@ from ...domain import dates
 from ...domain import values as checks
 from ...domain.choices import CONTACT_TYPES, MAX_NAME
 from ...domain.records import CONTACT_EDITABLE, Contact, ContactBase
-from ...errors import BadValue, IlogError
-from .readers import CsvSource, Source, open_source
+from ...errors import BadValue, IlogError, Interrupted
+from .readers import Source, TextSource, open_source
 
 if TYPE_CHECKING:
     from ...store.unit import UnitOfWork
@@ -38,9 +38,10 @@ if TYPE_CHECKING:
 #: every contact column, in the order exports write them
 CONTACT_COLUMNS = list(Contact.model_fields)
 #: what a column of a contact file can be
-IMPORT_FIELDS = ("no", "type", "name", "first_name", "last_name", "company_no", "company_name", *CONTACT_EDITABLE)
-#: columns ilog writes itself and reads back without complaint (exports, error files)
-IGNORED_COLUMNS = ("created_at", "updated_at", "reason")
+IMPORT_FIELDS = ("no", "type", "name", "first_name", "last_name", "company_no", "company_name", *CONTACT_EDITABLE,
+                 "created_at", "updated_at")
+#: columns ilog writes itself and reads back without complaint (error files)
+IGNORED_COLUMNS = ("reason",)
 MATCH_KEYS = ("auto", "no", "external-id", "email")
 ON_EXISTING = ("skip", "update", "error")
 
@@ -62,6 +63,9 @@ _ALIASES = {
     "post_code": ("postcode", "postalcode", "zip", "zipcode", "postcodezip"),
     "city": ("city", "town"),
     "country": ("country", "countrycode", "countryregion", "countryregioncode"),
+    # what `contact export` writes: a new contact keeps them, so an export imports back unchanged
+    "created_at": ("createdat",),
+    "updated_at": ("updatedat",),
 }
 HEADER_ALIASES = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 HEADER_ALIASES.update({name.replace("_", ""): None for name in IGNORED_COLUMNS})
@@ -161,28 +165,38 @@ class ContactImport:
     # -- the run ---------------------------------------------------------------------
 
     def run(self, name: str, *, input_format: str | None = None, delimiter: str | None = None,
-            sheet: str | None = None, stdin: IO[bytes] | None = None) -> ImportResult:
-        source = open_source(name, input_format=input_format, delimiter=delimiter, sheet=sheet, stdin=stdin)
+            sheet: str | None = None, stdin: IO[bytes] | None = None, encoding: str | None = None) -> ImportResult:
+        source = open_source(name, input_format=input_format, delimiter=delimiter, sheet=sheet, stdin=stdin,
+                             encoding=encoding)
         try:
+            for message in getattr(source, "notices", ()):
+                self.notice(message)
             source.check()
             self.source = source
             self.columns = self._map_header(source)
             self.width = len(source.header)
-            self.strict_width = isinstance(source, CsvSource)
-            if self.all_or_nothing or self.dry_run:
-                with self.db.unit(write=True) as uow:
-                    self._prepare(uow)
-                    for batch in self._batches(source):
-                        self._process(uow, batch)
-                    if self.dry_run or self.result.failed:
-                        uow.rollback()
-                        self.result.rolled_back = bool(self.result.failed) and not self.dry_run
-            else:
-                with self.db.unit(write=True) as uow:
-                    self._prepare(uow)
-                for batch in self._batches(source):
+            self.strict_width = isinstance(source, TextSource)
+            committed = 0
+            try:
+                if self.all_or_nothing or self.dry_run:
                     with self.db.unit(write=True) as uow:
-                        self._process(uow, batch)
+                        self._prepare(uow)
+                        for batch in self._batches(source):
+                            self._process(uow, batch)
+                        if self.dry_run or self.result.failed:
+                            uow.rollback()
+                            self.result.rolled_back = bool(self.result.failed) and not self.dry_run
+                else:
+                    with self.db.unit(write=True) as uow:
+                        self._prepare(uow)
+                    for batch in self._batches(source):
+                        with self.db.unit(write=True) as uow:
+                            self._process(uow, batch)
+                        committed += len(batch)
+            except KeyboardInterrupt:
+                total = f" of {source.total:,}" if source.total else ""
+                raise Interrupted(f"interrupted: {committed:,}{total} rows imported, the rest not; run the same "
+                                  "command again to finish (rows already imported are skipped)") from None
         finally:
             source.close()
             if self._errors_file is not None:
@@ -330,8 +344,7 @@ class ContactImport:
         company_no = checks.code(raw.pop("company_no"), "company number") if "company_no" in raw else None
         company_name = checks.text(raw.pop("company_name", None) or "", "company name", MAX_NAME) or None
         contact = checks.validated(ContactBase, {"type": contact_type, "name": name, **raw})
-        data: dict[str, Any] = {k: v for k, v in contact.model_dump(exclude={"created_at", "updated_at"}).items()
-                                if v is not None}
+        data: dict[str, Any] = {k: v for k, v in contact.model_dump().items() if v is not None}
         if contact_type == "company":
             if (company_no and company_no != data.get("no")) or (
                     company_name and company_name.casefold() != data["name"].casefold()):
@@ -466,7 +479,8 @@ class ContactImport:
             record = {c: None for c in CONTACT_COLUMNS}
             record.update(data)
             record["no"] = data.get("no") or self._new_number()
-            record.update(company_no=company_no, created_at=self._now, updated_at=self._now)
+            record.update(company_no=company_no, created_at=data.get("created_at") or self._now,
+                          updated_at=data.get("updated_at") or data.get("created_at") or self._now)
             inserts[record["no"]] = record
             found.add(record)
             if record["type"] == "company":

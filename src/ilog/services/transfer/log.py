@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...domain import dates, values
+from ...domain import dates, rules, values
 from ...domain.choices import MAX_TEXT, MAX_USER
 from ...domain.records import INTERACTION_FIELDS, STORED_FIELDS, Interaction, LogFilter
 from ...errors import BadValue, IlogError, Refused
@@ -162,8 +162,9 @@ class LogTransfer:
             rows.append(row)
             comments += [{"entry_no": row["entry_no"], **comment} for comment in entry.get("comments") or []]
             if row["idempotency_key"]:
-                keys.append({"key": row["idempotency_key"], "entry_no": row["entry_no"],
-                             "created_at": row["created_at"]})
+                keys.append({"key": row["idempotency_key"], "entry_no": row["entry_no"], "created_at": row["created_at"],
+                             "fingerprint": rules.fingerprint(row["contact_no"], row["document_type"], row["document_no"],
+                                                              row["template_code"], row["kind"])})
             if row["document_no"] and row["occurrence"]:
                 doc = (row["document_type"] or "", row["document_no"])
                 documents[doc] = max(documents.get(doc, 0), row["occurrence"])
@@ -244,7 +245,15 @@ class _LogFile:
         if entry.created_at is None:
             entry.created_at = entry.occurred_at
         out = {name: getattr(entry, name) for name in INTERACTION_FIELDS}
-        out["comments"] = [self._comment(c, entry) for c in (record.get("comments") or [])]
+        comments = record.get("comments") or []
+        if isinstance(comments, str):  # a CSV export: the comment lines as a JSON list in one cell
+            try:
+                comments = json.loads(comments)
+            except ValueError:
+                raise BadValue("the comments column is not a JSON list of comment lines") from None
+        if not isinstance(comments, list):
+            raise BadValue("comments must be a list of comment lines")
+        out["comments"] = [self._comment(c, entry) for c in comments]
         return out
 
     @staticmethod

@@ -36,8 +36,12 @@ from typing import IO, Any
 
 from ...errors import BadValue
 
-FORMATS = ("csv", "xlsx", "xml")
-_EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xml": "xml"}
+FORMATS = ("csv", "jsonl", "xlsx", "xml")
+_EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx",
+               ".xlsm": "xlsx", ".xml": "xml"}
+#: what a text file is read as when it is not valid UTF-8 and no --encoding was given:
+#: the encoding Excel and most Windows ERPs write ("ANSI")
+FALLBACK_ENCODING = "cp1252"
 _DELIMITERS = ",;\t|"
 SS = "urn:schemas-microsoft-com:office:spreadsheet"
 _CHUNK = 1 << 16
@@ -63,20 +67,23 @@ def detect_format(name: str, given: str | None) -> str:
 
 
 def open_source(name: str, *, input_format: str | None = None, delimiter: str | None = None,
-                sheet: str | None = None, stdin: IO[bytes] | None = None) -> "Source":
-    """The source for a file name (``-`` is CSV on standard input)."""
+                sheet: str | None = None, stdin: IO[bytes] | None = None, encoding: str | None = None) -> "Source":
+    """The source for a file name (``-`` is CSV or JSON Lines on standard input)."""
     fmt = detect_format(name, input_format)
     if name == "-":
-        if fmt != "csv":
-            raise BadValue("standard input is read as CSV only")
-        return CsvSource("<stdin>", _spool(stdin or sys.stdin.buffer), delimiter)
+        if fmt not in ("csv", "jsonl"):
+            raise BadValue("standard input is read as CSV or JSON Lines only")
+        stream = _spool(stdin or sys.stdin.buffer)
+        return (CsvSource if fmt == "csv" else JsonLinesSource)("<stdin>", stream, delimiter, encoding)
     path = Path(name)
     if not path.is_file():
         raise BadValue(f"cannot read {name!r}: no such file")
-    if fmt == "csv":
-        return CsvSource(name, path.open("rb"), delimiter)
+    if fmt in ("csv", "jsonl"):
+        return (CsvSource if fmt == "csv" else JsonLinesSource)(name, path.open("rb"), delimiter, encoding)
     if delimiter:
         raise BadValue("--delimiter is for CSV files")
+    if encoding:
+        raise BadValue("--encoding is for CSV and JSON Lines files (XLSX and XML say their own)")
     if fmt == "xlsx":
         return XlsxSource(name, path, sheet)
     return XmlSource(name, path, sheet)
@@ -149,38 +156,112 @@ class Source:
         pass
 
 
-class CsvSource(Source):
-    def __init__(self, name: str, stream: IO[bytes], delimiter: str | None):
+class TextSource(Source):
+    """A text file read line by line in its encoding: a byte-order mark, or ``--encoding``, or
+    UTF-8; a file that is not valid UTF-8 but reads as Windows-1252 is read so, and
+    :attr:`notices` says which encoding was assumed."""
+
+    def __init__(self, name: str, stream: IO[bytes], encoding: str | None):
         super().__init__(name)
         self.stream = stream
         self.stream.seek(0, 2)
         self.total = self.stream.tell()
         self.stream.seek(0)
+        self.notices: list[str] = []
+        self.encoding = self._encoding(encoding)
+
+    def _encoding(self, given: str | None) -> str:
+        head = self.stream.read(4)
+        self.stream.seek(0)
+        if given:
+            import codecs
+
+            try:
+                name = codecs.lookup(given).name
+            except LookupError:
+                raise BadValue(f"unknown encoding {given!r}: give e.g. utf-8, cp1252, latin-1, utf-16") from None
+            return "utf-8-sig" if name == "utf-8" else "utf-16" if name.startswith("utf-16") and head[:2] in (
+                b"\xff\xfe", b"\xfe\xff") else name
+        if head.startswith(b"\xef\xbb\xbf"):
+            return "utf-8-sig"
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return "utf-16"
+        bad_line = self._first_line_not_utf8()
+        if bad_line is None:
+            return "utf-8"
+        if self._decodes(FALLBACK_ENCODING):
+            self.notices.append(f"{self.name} is not valid UTF-8 (line {bad_line}): read it as Windows-1252 "
+                                f"({FALLBACK_ENCODING}); give --encoding to say which encoding it is")
+            return FALLBACK_ENCODING
+        raise BadValue(f"{self.where(bad_line)}: not valid UTF-8, nor Windows-1252; give its encoding "
+                       "(--encoding latin-1, utf-16...) or save the file as UTF-8")
+
+    def _first_line_not_utf8(self) -> int | None:
+        import codecs
+
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        line = 1
+        self.stream.seek(0)
+        try:
+            while chunk := self.stream.read(_CHUNK):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    return line + chunk.count(b"\n", 0, exc.start)
+                line += chunk.count(b"\n")
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return line
+        finally:
+            self.stream.seek(0)
+        return None
+
+    def _decodes(self, encoding: str) -> bool:
+        import codecs
+
+        decoder = codecs.getincrementaldecoder(encoding)()
+        self.stream.seek(0)
+        try:
+            while chunk := self.stream.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return True
+        except UnicodeDecodeError:
+            return False
+        finally:
+            self.stream.seek(0)
+
+    def _lines(self, counter: list[int]) -> Iterator[str]:
+        """Decoded physical lines; ``counter[0]`` is the number of the last one given."""
+        import io
+
+        self.stream.seek(0)
+        self.position = 0
+        text = io.TextIOWrapper(self.stream, encoding=self.encoding, errors="strict", newline="")
+        try:
+            for line in text:
+                counter[0] += 1
+                self.position = self.stream.tell()
+                if "\x00" in line:
+                    raise BadValue(f"{self.where(counter[0])}: contains a NUL byte (not a text file?)")
+                yield line
+        except UnicodeDecodeError:
+            raise BadValue(f"{self.where(counter[0] + 1)}: not valid {self.encoding} text") from None
+        finally:
+            text.detach()
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+class CsvSource(TextSource):
+    def __init__(self, name: str, stream: IO[bytes], delimiter: str | None, encoding: str | None = None):
+        super().__init__(name, stream, encoding)
         if delimiter is not None:
             delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter.lower(), delimiter)
             if len(delimiter) != 1 or delimiter in "\"\r\n":
                 raise BadValue(f"invalid delimiter {delimiter!r}: give one character (or 'tab')")
         self.delimiter = delimiter or self._sniff()
-
-    def _lines(self, counter: list[int]) -> Iterator[str]:
-        """Decoded physical lines; ``counter[0]`` is the number of the last one given."""
-        self.stream.seek(0)
-        self.position = 0
-        for raw in self.stream:
-            counter[0] += 1
-            self.position += len(raw)
-            if counter[0] == 1:
-                if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-                    raise BadValue(f"{self.name} is UTF-16 text: save it as UTF-8 (CSV UTF-8 in Excel)")
-                if raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-            if b"\x00" in raw:
-                raise BadValue(f"{self.where(counter[0])}: contains a NUL byte (not a text file?)")
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise BadValue(f"{self.where(counter[0])}: not valid UTF-8 (byte {exc.start + 1} of the line); "
-                               "save the file as UTF-8") from None
 
     def _sniff(self) -> str:
         sample: list[str] = []
@@ -222,8 +303,40 @@ class CsvSource(Source):
                 yield start, values
             start = counter[0] + 1
 
-    def close(self) -> None:
-        self.stream.close()
+
+class JsonLinesSource(TextSource):
+    """One JSON object per line (what ``contact export -f jsonl`` writes): the keys of the first
+    object are the header; an object with a key the first one lacks is a bad row, by its line."""
+
+    delimiter = ","
+
+    def __init__(self, name: str, stream: IO[bytes], delimiter: str | None, encoding: str | None = None):
+        if delimiter:
+            raise BadValue("--delimiter is for CSV files")
+        super().__init__(name, stream, encoding)
+
+    def _read(self) -> Iterator[Row]:
+        import json
+
+        counter = [0]
+        header: list[str] | None = None
+        for line in self._lines(counter):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise BadValue(f"{self.where(counter[0])}: not JSON ({exc})") from None
+            if not isinstance(record, dict):
+                raise BadValue(f"{self.where(counter[0])}: not a JSON object")
+            if header is None:
+                header = list(record)
+                yield counter[0], header
+            values = [cell_text(record.get(key)) for key in header]
+            extra = [key for key in record if key not in header]
+            if extra:  # more values than the header: the import reports the row, never drops them silently
+                values += [cell_text(record[key]) or "?" for key in extra]
+            yield counter[0], values
 
 
 class XlsxSource(Source):
