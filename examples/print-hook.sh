@@ -7,8 +7,10 @@
 # CUSTOMER is an ilog contact number; set ILOG_HOOK_REF=1 when it is an ERP customer number
 # that a plugin resolves (see examples/plugins/erp_customers.py). The entry is recorded
 # through `ilog template setup` and the plugins; nothing is recorded for an event with no
-# template (exit 0). The idempotency key is the print job id when the ERP gives one
-# (ERP_PRINT_JOB), else a hash of the file, so a retried hook never records twice.
+# template (exit 0). The idempotency key is the ERP's print job id (ERP_PRINT_JOB): one key per
+# print job, so a retried hook records nothing twice while a real reprint of the same file (a
+# new job) is occurrence 2. Never key on the file's content: a reprint is the same file.
+# Without a print job id the entry has no key (a retried hook would record twice).
 # Prints the entry number; exit status 0 recorded (or nothing to record), 1 refused, 2 bad value.
 set -eu
 
@@ -29,8 +31,6 @@ if [ -n "$file" ]; then
 fi
 if [ -n "${ERP_PRINT_JOB:-}" ]; then
     set -- "$@" --key "print-job-$ERP_PRINT_JOB"
-elif [ -n "$file" ]; then
-    set -- "$@" --key "$event:$document_no:$(sha256sum "$file" | cut -c1-64)"
 fi
 
 exec ilog event "$@"

@@ -31,21 +31,23 @@ def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
 
-@pytest.mark.skipif(shutil.which("sh") is None or shutil.which("sha256sum") is None, reason="needs sh and sha256sum")
+@pytest.mark.skipif(shutil.which("sh") is None, reason="needs sh")
 def test_shell_print_hook(world, db_url, tmp_path):
+    """One key per print job: a retried hook records nothing new, a real reprint of the very
+    same file (another job) is occurrence 2."""
     pdf = tmp_path / "INV-1042.pdf"
     pdf.write_bytes(b"%PDF-1.4 invoice 1042")
     hook = [str(EXAMPLES / "print-hook.sh"), "sales.invoice", "INV-1042", "P1", str(pdf)]
-    first = run(hook, env_for(db_url))
+    first = run(hook, env_for(db_url, ERP_PRINT_JOB="7781"))
     assert first.returncode == 0, first.stderr
     assert first.stdout == "1\n"
-    retry = run(hook, env_for(db_url))  # the ERP retries the same print: nothing new
+    retry = run(hook, env_for(db_url, ERP_PRINT_JOB="7781"))  # the ERP retries the same print job: nothing new
     assert (retry.returncode, retry.stdout) == (0, "1\n")
     entry = world.ok("show", "1", "-f", "json").json()
     assert (entry["document_no"], entry["contact_no"], entry["template_code"]) == ("INV-1042", "P1", "INVOICE")
-    assert entry["attachment_id"] is not None
-    job = run([*hook[:4]], env_for(db_url, ERP_PRINT_JOB="7781"))
-    assert job.stdout == "2\n" and world.ok("show", "2", "-f", "json").json()["occurrence"] == 2
+    assert entry["attachment_id"] is not None and entry["idempotency_key"] == "print-job-7781"
+    reprint = run(hook, env_for(db_url, ERP_PRINT_JOB="7782"))  # the same file printed again: a new job
+    assert reprint.stdout == "2\n" and world.ok("show", "2", "-f", "json").json()["occurrence"] == 2
     unmapped = run([str(EXAMPLES / "print-hook.sh"), "sales.shipment", "SH-1", "P1"], env_for(db_url))
     assert (unmapped.returncode, unmapped.stdout) == (0, "") and "no template is set up" in unmapped.stderr
     refused = run([str(EXAMPLES / "print-hook.sh"), "sales.invoice", "INV-9", "NOPE"], env_for(db_url))
@@ -58,7 +60,7 @@ def test_python_print_hook(world, db_url, tmp_path):
     pdf = tmp_path / "INV-7.pdf"
     pdf.write_bytes(b"%PDF-1.4 invoice 7")
     hook = [sys.executable, str(EXAMPLES / "print_hook.py"), "sales.invoice", "INV-7", "--contact", "P2",
-            "--file", str(pdf)]
+            "--file", str(pdf), "--print-job", "12"]
     first = run(hook, env_for(db_url))
     assert first.returncode == 0, first.stderr
     assert first.stdout == "1\n"
@@ -66,6 +68,8 @@ def test_python_print_hook(world, db_url, tmp_path):
     assert retry.stdout == "1\n" and "already recorded as entry 1" in retry.stderr
     entry = world.ok("show", "1", "-f", "json").json()
     assert (entry["contact_no"], entry["document_no"], entry["source"]) == ("P2", "INV-7", "event")
+    reprint = run([*hook[:-1], "13"], env_for(db_url))  # the same file, another print job
+    assert reprint.stdout == "2\n" and world.ok("show", "2", "-f", "json").json()["occurrence"] == 2
     unresolved = run([*hook[:4], "--ref", "10000"], env_for(db_url))
     assert unresolved.returncode == 1 and "cannot resolve reference '10000'" in unresolved.stderr
     # with the ERP plugin in the plugins directory, --ref works in-process too

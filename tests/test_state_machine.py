@@ -10,7 +10,11 @@ companies. A plain Python model runs alongside. After every step:
 - entry numbers strictly increase and are never given twice, even after a purge;
 - an idempotency key never yields two entries, even after its entry was purged;
 - a company's roll-up equals its own entries plus those of the persons who belonged to it
-  when each entry was logged.
+  when each entry was logged;
+- an idempotency key reused for another recording is refused, and changes nothing;
+- values at the edges of what ilog keeps (the first and last showable moments, huge amounts,
+  the longest subject) are stored and read back exactly; one step beyond is a BadValue that
+  changes nothing.
 
 Every example starts from an empty database: a new SQLite file, or on PostgreSQL an emptied
 schema (fewer examples there: creating the schema costs more).
@@ -18,6 +22,7 @@ schema (fewer examples there: creating the schema costs more).
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,10 +43,22 @@ DAYS = tuple(datetime(y, m, 1, 9, 0, tzinfo=timezone.utc) for y, m in ((2025, 1)
 CUTOFFS = (datetime(2025, 3, 1, tzinfo=timezone.utc), datetime(2025, 9, 1, tzinfo=timezone.utc),
            datetime(2100, 1, 1, tzinfo=timezone.utc))
 
-if BACKEND == "postgresql":
-    EXAMPLES, STEPS = 12, 25
-else:
-    EXAMPLES, STEPS = 40, 30
+#: examples per run: the default keeps CI short; ``ILOG_HYPOTHESIS_PROFILE=thorough`` runs at least
+#: 500 examples on the backend under test (outside CI: ``ILOG_HYPOTHESIS_PROFILE=thorough python -m
+#: pytest tests/test_state_machine.py``, and with ``bash .ci/pg.sh`` in front for PostgreSQL)
+PROFILES = {"default": {"sqlite": (40, 30), "postgresql": (12, 25)},
+            "thorough": {"sqlite": (500, 40), "postgresql": (500, 40)}}
+EXAMPLES, STEPS = PROFILES[os.environ.get("ILOG_HYPOTHESIS_PROFILE", "default")][BACKEND]
+
+#: values at the edges of what ilog keeps, valid and one step beyond
+EDGES = {
+    "occurred_at": (datetime(1, 1, 2, tzinfo=timezone.utc), datetime(9999, 12, 30, 23, 59, tzinfo=timezone.utc)),
+    "duration_min": (0.0, 1e300), "cost": (0.0, 1e300), "subject": ("", "é" * 1000),
+}
+BEYOND = {
+    "occurred_at": ("9999-12-31T23:59", "0001-01-01T00:00"), "duration_min": ("1e400", -1, "nan"),
+    "cost": (float("inf"), -0.5), "subject": ("x" * 1001, "nul\x00"), "version_no": (2**31, 1.5, -1),
+}
 
 
 @dataclass
@@ -157,6 +174,25 @@ def test_the_log_keeps_its_promises_whatever_the_sequence(db_url, tmp_path):
             self._record(lambda: self.lb.record_event("sales.invoice", f"INV-{doc}", contact_no=contact, key=key,
                                                       occurred_at=day),
                          key, ("document", contact, doc), contact, day)
+
+        @rule(contact=st.sampled_from(CONTACTS), field=st.sampled_from(sorted(EDGES)), edge=st.integers(0, 1))
+        def interact_at_an_edge(self, contact, field, edge):
+            """The extremes ilog keeps are stored and read back exactly."""
+            value = EDGES[field][edge]
+            day = value if field == "occurred_at" else DAYS[0]
+            result = self.lb.interact(contact, "CALL", occurred_at=day, **({} if field == "occurred_at" else {field: value}))
+            assert result.created
+            self._new(result.entry_no, contact, day)
+            assert getattr(self.lb.get(result.entry_no), field) == value
+
+        @rule(contact=st.sampled_from(CONTACTS), field=st.sampled_from(sorted(BEYOND)), which=st.integers(0, 2))
+        def a_value_beyond_is_refused_and_changes_nothing(self, contact, field, which):
+            value = BEYOND[field][which % len(BEYOND[field])]
+            with pytest.raises(errors.BadValue):
+                if field == "version_no":
+                    self.lb.record_event("sales.invoice", "INV-X", contact_no=contact, version_no=value)
+                else:
+                    self.lb.interact(contact, "CALL", **{field: value})
 
         @rule(index=st.integers(0, 1000))
         def cancel(self, index):

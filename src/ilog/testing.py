@@ -152,9 +152,9 @@ class CLI:
             argv = ["--db", self.db_url, *argv]
         return invoke(argv, plugins=tuple(self.plugins), installed=self.installed, input=input)
 
-    def ok(self, *args: Any, input: str | None = None) -> Run:
+    def ok(self, *args: Any, input: str | None = None, db: bool = True) -> Run:
         """Run and insist on exit status 0."""
-        run = self(*args, input=input)
+        run = self(*args, input=input, db=db)
         assert run.exit_code == 0, f"ilog {' '.join(map(str, args))} -> {run.exit_code}\n{run.stderr}{run.stdout}"
         return run
 

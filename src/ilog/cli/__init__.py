@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from ..errors import IlogError, PluginError
+from ..errors import IlogError, Interrupted, PluginError
 from ..version import __version__
 from .compat import ClickException as _ClickException
 from .compat import NoArgsIsHelpError
@@ -39,6 +39,8 @@ class IlogGroup(TyperGroup):
         try:
             result = super().main(args=args, prog_name=prog_name or "ilog", complete_var=complete_var,
                                   standalone_mode=False, **extra)
+        except Interrupted as exc:  # Ctrl-C, and what was and was not done
+            interrupted(exc.message)
         except IlogError as exc:
             if _debug():
                 raise
@@ -170,6 +172,8 @@ def main(argv: list[str] | None = None) -> None:
         host = make_plugin_host(plugins_dir=settings.plugins_dir,
                                 plugins_dir_required=settings.plugins_dir_configured)
         app = build_app(host)
+    except Interrupted as exc:
+        interrupted(exc.message)
     except IlogError as exc:
         if _debug():
             raise

@@ -146,13 +146,14 @@ def template_remove(ctx: typer.Context, code: Annotated[str, typer.Argument(help
 
     Example: ilog template remove OLDCALL --yes
     """
+    templates = state(ctx).logbook.templates
+    template = templates.remove(code, dry_run=True)  # the real run's checks, changing nothing
     if dry_run:
-        state(ctx).logbook.templates.get(code)
-        say(f"ilog: would remove template {code.upper()}")
+        say(f"ilog: would remove template {template.code}")
         return
-    confirm(f"remove template {code}", yes=yes)
-    state(ctx).logbook.templates.remove(code)
-    say(f"ilog: removed template {code.upper()}")
+    confirm(f"remove template {template.code}", yes=yes)
+    templates.remove(code)
+    say(f"ilog: removed template {template.code}")
 
 
 @template_app.command("setup")

@@ -59,8 +59,8 @@ def planned_state(values: dict[str, Any]) -> None:
 def check_open_without_due(kind: str, due_at: Any) -> None:
     """``--open`` without a due date is for activities that are planned rather than happened."""
     if due_at is None and kind not in OPEN_KINDS:
-        raise BadValue(f"--open without a due date is for kinds {' and '.join(OPEN_KINDS)} "
-                       f"(this is {kind}): give --due DATE to plan it")
+        raise BadValue(f"an open activity without a due date (--open, open_activity) is for kinds "
+                       f"{' and '.join(OPEN_KINDS)} (this is {kind}): give a due date (--due DATE, due_at) to plan it")
 
 
 def check_contact(contact_no: str | None, kind: str) -> None:

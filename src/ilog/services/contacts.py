@@ -116,7 +116,7 @@ class Contacts:
         is refused (naming the current one) unless ``move``; ``detach`` leaves its company."""
         no = values.code(no, "contact number")
         if detach and company_no:
-            raise BadValue("--company and --no-company contradict each other: give one")
+            raise BadValue("a new company (--company, company_no) and leaving the company (--no-company, detach) contradict each other: give one")
         with self.ctx.db.unit(write=True) as uow:
             current = self.require(uow, no)
             edited = values.validated(ContactBase, {**current.to_dict(), **self._fields(given),

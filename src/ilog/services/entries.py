@@ -216,7 +216,7 @@ class Entries:
         becomes open with ``due_at``); ``postponed=True`` saves it to finish later.
         """
         if template_code is None and given.get("kind") is None:
-            raise BadValue("give --template CODE (or --kind for an entry without a template)")
+            raise BadValue("give a template (--template CODE, template_code) or, for an entry without one, a kind (--kind, kind)")
         draft = self.draft(contact_no, template_code, source="manual", **given)
         if open_activity:
             rules.check_open_without_due(draft.kind, draft.due_at)

@@ -158,9 +158,9 @@ class Events:
         """Check an event's name and resolve its contact (``--ref`` through ``resolve_contact``)."""
         doc.event = self.templates.check_event_name(doc.event)
         if doc.contact_no is not None and doc.ref is not None:
-            raise BadValue("give --contact or --ref, not both (contact and ref in a batch line)")
+            raise BadValue("give a contact (--contact, contact_no) or a reference (--ref, ref), not both")
         if doc.contact_no is None and doc.ref is None:
-            raise BadValue("an event needs --contact or --ref")
+            raise BadValue("an event needs a contact (--contact, contact_no) or a reference (--ref, ref)")
         if doc.contact_no is None:
             ref = values.required_text(doc.ref, "reference", 100)
             resolved = self.ctx.plugins.first("resolve_contact", ref=ref, event=doc, logbook=self.ctx.hooks_view(uow))

@@ -46,7 +46,7 @@ class Reports:
         by = values.choice(by, "statistics grouping", STATS_BY)
         flt = LogFilter(date_from=date_from, date_to=date_to, limit=values.limit(limit) if limit else None)
         if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
-            raise BadValue("--from is after --to")
+            raise BadValue("the first date (--from, date_from) is after the last (--to, date_to)")
         with self.ctx.db.unit() as uow:
             return uow.reports.statistics(by, flt)
 

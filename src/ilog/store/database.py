@@ -96,8 +96,8 @@ class Database:
     def __init__(self, url: str, *, busy_timeout: float = 30, connect_timeout: float = 5,
                  create: Create = False, pool_size: int = 5):
         if looks_like_a_mistyped_url(url):
-            raise DatabaseError(f"{mask_url(url)!r} looks like a mistyped database URL (a URL is "
-                                "scheme://user@host/database): nothing was written")
+            raise DatabaseError("the database URL looks mistyped (a URL is scheme://user@host/database, as in "
+                                "postgresql://ilog@db.example/ilog): nothing was written")
         self.given = url
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")

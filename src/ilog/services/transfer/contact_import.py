@@ -171,7 +171,7 @@ class ContactImport:
         try:
             for message in getattr(source, "notices", ()):
                 self.notice(message)
-            source.check()
+            rows_in_file = source.check()
             self.source = source
             self.columns = self._map_header(source)
             self.width = len(source.header)
@@ -194,8 +194,7 @@ class ContactImport:
                             self._process(uow, batch)
                         committed += len(batch)
             except KeyboardInterrupt:
-                total = f" of {source.total:,}" if source.total else ""
-                raise Interrupted(f"interrupted: {committed:,}{total} rows imported, the rest not; run the same "
+                raise Interrupted(f"interrupted: {committed:,} of {rows_in_file:,} rows imported, the rest not; run the same "
                                   "command again to finish (rows already imported are skipped)") from None
         finally:
             source.close()
