@@ -56,7 +56,7 @@ def test_due_date_makes_an_open_activity_and_log_filters_them(sample):
     assert nos("--open", "--overdue", "--mine") == [overdue]
     table = sample.ok("log", "--open").stdout
     assert "due_at" in table.splitlines()[0] and "Send the price list" in table
-    assert sample("log", "--mine", "--user", "bob").exit_code == 2
+    assert sample("log", "--mine", "--owner", "bob").exit_code == 2
 
 
 def test_open_flag_is_for_tasks_and_meetings(sample, snapshot):

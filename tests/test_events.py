@@ -173,7 +173,7 @@ def test_ref_is_resolved_by_a_plugin(plugins, mapped):
 def test_event_refusals_change_nothing(mapped, snapshot, tmp_path):
     before = snapshot()
     cases = {
-        ("event", "sales.invoice", "--document-no", "INV-1"): (2, "--contact or --ref"),
+        ("event", "sales.invoice", "--document-no", "INV-1"): (2, "a contact (--contact, contact_no) or a reference (--ref, ref)"),
         ("event", "sales.invoice", "--document-no", "INV-1", "--ref", "10000"): (1, "cannot resolve reference"),
         ("event", "sales.invoice", "--document-no", "INV-1", "--contact", "NOPE"): (1, "ilog: error: unknown contact 'NOPE'\n"),
         ("event", "sales.nonsense", "--document-no", "INV-1", "--contact", "P1"): (2, "unknown event"),

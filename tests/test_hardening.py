@@ -250,7 +250,8 @@ def test_a_reused_key_is_refused_through_the_api_and_in_a_batch(sample, logbook)
     ["contact", "edit", "P1", "--company", "C1", "--no-company"],
     ["log", "--cancelled", "--include-cancelled"],
     ["log", "P1", "--contact", "P2"],
-    ["log", "--mine", "--user", "somebody-else"],
+    ["log", "--mine", "--owner", "somebody-else"],
+    ["log", "--open", "--done"],
     ["log", "export", "--cancelled", "--no-cancelled"],
     ["cancel", "1", "--template", "CALL"],
 ])

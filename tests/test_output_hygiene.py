@@ -39,6 +39,8 @@ LISTINGS: dict[str, list[str]] = {
     "segment list": [],
     "segment show": ["SEG00001"],
     "segment logged": [],
+    "team list": [],
+    "team show": ["SALES"],
 }
 #: commands that take --format and write: what they print must parse as well
 WRITES: dict[str, list[str]] = {
@@ -55,7 +57,8 @@ WRITES: dict[str, list[str]] = {
     "db copy": ["{db}", "{copy}"],
 }
 FORMATS = ("json", "jsonl", "csv")
-NEEDS_AN_ARGUMENT = {"show", "timeline", "contact show", "template show", "attachment show", "segment show"}
+NEEDS_AN_ARGUMENT = {"show", "timeline", "contact show", "template show", "attachment show", "segment show",
+                     "team show"}
 
 
 def _format_commands() -> set[str]:
@@ -128,6 +131,7 @@ def full(plugins, sample, tmp_path, db_url):
     attachment = tmp_path / "quote.pdf"
     attachment.write_bytes(b"%PDF-1.4")
     sample.ok("template", "setup", "sales.invoice", "INVOICE")
+    sample.ok("team", "add", "SALES", "--member", "tester", "--member", "anna")
     sample.ok("interact", "P1", "-t", "CALL", "--subject", 'Quotes "and" commas, newlines\nand ünïcode')
     sample.ok("interact", "P2", "-t", "MAIL", "--due", "2030-01-01")
     sample.ok("interact", "C1", "-t", "INVOICE", "--attach", str(attachment))

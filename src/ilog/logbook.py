@@ -23,6 +23,7 @@ from .services.entries import Entries
 from .services.events import EventOutcome, Events
 from .services.reports import Reports
 from .services.segments import Segments
+from .services.teams import Teams
 from .services.templates import Templates
 
 if TYPE_CHECKING:
@@ -106,10 +107,11 @@ class Logbook:
         contacts, templates = Contacts(ctx), Templates(ctx)
         segments = Segments(ctx, self.entries)
         self.events = Events(ctx, self.entries, templates)
-        self.reports = Reports(ctx)
+        self.reports = Reports(ctx, self.entries)
         self.contacts: Contacts = _Guarded(contacts)  # type: ignore[assignment]
         self.templates: Templates = _Guarded(templates)  # type: ignore[assignment]
         self.segments: Segments = _Guarded(segments)  # type: ignore[assignment]
+        self.teams: Teams = _Guarded(Teams(ctx))  # type: ignore[assignment]
         ctx.view = LogbookView(self, services=(contacts, templates, segments))
 
 
@@ -203,13 +205,15 @@ class Logbook:
     def comments(self, entry_no: int) -> list[dict[str, Any]]:
         return self.entries.comments(entry_no)
 
-    def timeline(self, contact_no: str, *, rollup: bool = True, limit: int | None = None,
-                 include_cancelled: bool = False) -> tuple["Contact", list[dict[str, Any]]]:
-        return self.reports.timeline(contact_no, rollup=rollup, limit=limit, include_cancelled=include_cancelled)
+    def timeline(self, contact_no: str | None, *, rollup: bool = True, limit: int | None = None,
+                 include_cancelled: bool = False, opportunity_no: str | None = None
+                 ) -> tuple["Contact | None", list[dict[str, Any]]]:
+        return self.reports.timeline(contact_no, rollup=rollup, limit=limit, include_cancelled=include_cancelled,
+                                     opportunity_no=opportunity_no)
 
-    def stats(self, by: str, *, date_from: Any = None, date_to: Any = None, limit: int | None = None
-              ) -> list[dict[str, Any]]:
-        return self.reports.stats(by, date_from=date_from, date_to=date_to, limit=limit)
+    def stats(self, by: str, *, date_from: Any = None, date_to: Any = None, limit: int | None = None,
+              flt: "LogFilter | None" = None) -> list[dict[str, Any]]:
+        return self.reports.stats(by, date_from=date_from, date_to=date_to, limit=limit, flt=flt)
 
     def contact_overview(self, contact_no: str, *, documents: int = 5) -> dict[str, Any]:
         return self.reports.contact_overview(contact_no, documents=documents)
@@ -234,6 +238,11 @@ class Logbook:
     def complete(self, entry_nos: list[int] | None = None, flt: "LogFilter | None" = None, *,
                  dry_run: bool = False, at: datetime | None = None) -> "ChangeResult":
         return self.entries.complete(entry_nos, flt, dry_run=dry_run, at=at)
+
+    def assign(self, entry_nos: list[int] | None, to: str, flt: "LogFilter | None" = None, *,
+               dry_run: bool = False) -> "ChangeResult":
+        """Hand open or postponed activities over to user ``to``."""
+        return self.entries.assign(entry_nos, to, flt, dry_run=dry_run)
 
     def comment(self, entry_no: int, text: str) -> int:
         return self.entries.comment(entry_no, text)

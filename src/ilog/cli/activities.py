@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from .context import FormatOpt, say, state
+from .filters import entry_filters
 from .render import local_time, render, render_record
 from .interactions import print_result
 from .log import ENTRY_TABLE, entry_rows
@@ -31,7 +32,7 @@ def register(app: typer.Typer) -> None:
 def postponed(
     ctx: typer.Context,
     contact: Annotated[str | None, typer.Argument(help="Only this contact's.")] = None,
-    mine: Annotated[bool, typer.Option("--mine", help="Only the current user's.")] = False,
+    mine: Annotated[bool, typer.Option("--mine", help="Only those I own.")] = False,
     user_id: Annotated[str | None, typer.Option("--user", help="Only those saved by this user id.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many.")] = None,
     fmt: FormatOpt = "table",
@@ -44,8 +45,8 @@ def postponed(
     from ..domain.records import INTERACTION_FIELDS, LogFilter
 
     logbook = state(ctx).logbook
-    flt = values.validated(LogFilter, {"contact_no": contact, "user_id": logbook.user if mine else user_id,
-                                       "limit": limit, "postponed": "only"})
+    flt = values.validated(LogFilter, {"contact_no": contact, "owner": logbook.user if mine else None,
+                                       "user_id": user_id, "limit": limit, "postponed": "only"})
     render(entry_rows(logbook.find(flt), fmt), fmt, INTERACTION_FIELDS, table_columns=ENTRY_TABLE,
            empty="ilog: no postponed interactions")
 
@@ -86,7 +87,8 @@ def resume(
 
 def timeline(
     ctx: typer.Context,
-    contact: Annotated[str, typer.Argument(help="Contact number (a company includes its persons).")],
+    contact: Annotated[str | None, typer.Argument(metavar="CONTACT", help="Contact number (a company includes its persons).")] = None,
+    opportunity: Annotated[str | None, typer.Option("--opportunity", metavar="NO", help="The entries regarding this opportunity (of CONTACT, if given).")] = None,
     no_rollup: Annotated[bool, typer.Option("--no-rollup", help="For a company, only its own entries.")] = False,
     include_cancelled: Annotated[bool, typer.Option("--include-cancelled", help="Cancelled entries too.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many entries.")] = None,
@@ -95,33 +97,36 @@ def timeline(
     """A contact's history, newest first; a company's includes its persons' (named).
 
     Example: ilog timeline C1 --limit 20
+
+    Example: ilog timeline --opportunity OP-17
     """
     from ..store.reports import TIMELINE_FIELDS
 
     contact_record, rows = state(ctx).logbook.timeline(contact, rollup=not no_rollup, limit=limit,
-                                                       include_cancelled=include_cancelled)
+                                                       include_cancelled=include_cancelled, opportunity_no=opportunity)
     if fmt != "table":
         render(rows, fmt, TIMELINE_FIELDS)
         return
     columns = list(TIMELINE_TABLE)
-    if contact_record.type == "company" and not no_rollup:
+    if contact_record is None or (contact_record.type == "company" and not no_rollup):
         columns.insert(2, "person")
     for row in rows:
         row["date"] = row["occurred_at"]
         row["document"] = " ".join(p for p in (row["document_type"], row["document_no"]) if p)
         if row["occurrence"] and row["occurrence"] > 1:
             row["document"] += f" ({row['occurrence']})"
-        row["person"] = row["contact_name"] if row["contact_no"] != contact_record.no else ""
+        row["person"] = row["contact_name"] if contact_record is None or row["contact_no"] != contact_record.no else ""
         if row["state"] == "open" and row["due_at"] is not None:
             row["state"] = f"open, due {local_time(row['due_at'], '%Y-%m-%d')}"
-    render(rows, fmt, columns, empty=f"ilog: no entries for {contact_record.no} ({contact_record.name})")
+    whom = f"{contact_record.no} ({contact_record.name})" if contact_record else f"opportunity {opportunity}"
+    render(rows, fmt, columns, empty=f"ilog: no entries for {whom}")
 
 
+@entry_filters(exclude=("cancelled", "include_cancelled", "postponed"))
 def stats(
     ctx: typer.Context,
-    by: Annotated[str, typer.Option("--by", help="template, group, contact, company, user or month.")] = "template",
-    date_from: Annotated[str | None, typer.Option("--from", help="Entries on or after this date.")] = None,
-    date_to: Annotated[str | None, typer.Option("--to", help="Entries on or before this date.")] = None,
+    flt: Any,
+    by: Annotated[str, typer.Option("--by", help="template, group, contact, company, user, owner, opportunity or month.")] = "template",
     limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many rows.")] = None,
     chart: Annotated[bool, typer.Option("--chart", help="Draw a bar chart in the terminal.")] = False,
     measure: Annotated[str, typer.Option("--measure", help="What --chart draws: count, cost or duration.")] = "count",
@@ -139,7 +144,7 @@ def stats(
     measure = values.choice(measure, "measure", ("count", "cost", "duration"))
     if chart and fmt != "table":
         raise BadValue("--chart draws for people: use it without --format")
-    rows = state(ctx).logbook.stats(by, date_from=date_from, date_to=date_to, limit=limit)
+    rows = state(ctx).logbook.stats(by, limit=limit, flt=flt)
     columns = stats_columns(by)
     key = columns[0]
     if chart:

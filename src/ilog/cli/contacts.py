@@ -91,20 +91,22 @@ def list_(
 
 @contact_app.command("show")
 def show(ctx: typer.Context, no: Annotated[str, typer.Argument(help="Contact number.")], fmt: FormatOpt = "table") -> None:
-    """Show one contact, its statistics and its most recent documents (a company's with its persons').
+    """Show one contact: its fields, statistics, recent opportunities, recent invoices, next open
+    activities and recent documents (a company's with its persons').
 
     Example: ilog contact show CT000001
     """
     overview = state(ctx).logbook.contact_overview(no)
-    record, stats, documents = overview["contact"].to_dict(), overview["stats"], overview["recent_documents"]
+    record, stats = overview["contact"].to_dict(), overview["stats"]
+    sections = ("recent_opportunities", "recent_invoices", "next_activities", "recent_documents")
     if fmt == "table":
-        render_record(record, fmt, CONTACT_COLUMNS, extra_lines=contact_stats_lines(stats, documents))
+        render_record(record, fmt, CONTACT_COLUMNS, extra_lines=contact_stats_lines(overview))
     elif fmt == "csv":
         record.update({f"stats_{k}": v for k, v in stats.items()})
         render_record(record, fmt, [*CONTACT_COLUMNS, *(f"stats_{k}" for k in stats)])
     else:
-        record.update(stats=stats, recent_documents=documents)
-        render_record(record, fmt, [*CONTACT_COLUMNS, "stats", "recent_documents"])
+        record.update(stats=stats, **{name: overview[name] for name in sections})
+        render_record(record, fmt, [*CONTACT_COLUMNS, "stats", *sections])
 
 
 @contact_app.command("edit")
@@ -259,16 +261,32 @@ def export_contacts(
     render(state(ctx).logbook.transfer.export_contacts(type=type, company_no=company), fmt, CONTACT_COLUMNS)
 
 
-def contact_stats_lines(stats: dict[str, Any], documents: list[dict[str, Any]]) -> list[str]:
-    """The lines ``ilog contact show`` prints under the contact's fields."""
+def contact_stats_lines(overview: dict[str, Any]) -> list[str]:
+    """The lines ``ilog contact show`` prints under the contact's fields: figures, then sections."""
     from .render import _cell, local_time
 
+    stats = overview["stats"]
     last = stats["last_contacted"]
     lines = [
         f"statistics  {stats['count']} entries, cost {_cell(stats['cost'])}, "
         f"{_cell(stats['duration_min'])} min, {stats['open_activities']} open",
         f"last contacted  {local_time(last)}" if last else "last contacted  never",
     ]
+    if overview["recent_opportunities"]:
+        lines.append("recent opportunities:")
+        lines += [f"  {o['opportunity_no']}  last activity {local_time(o['last_activity'], '%Y-%m-%d')}  "
+                  f"{o['entries']} entr{'y' if o['entries'] == 1 else 'ies'}" for o in overview["recent_opportunities"]]
+    if overview["recent_invoices"]:
+        lines.append("recent invoices:")
+        lines += [f"  {local_time(d['occurred_at'], '%Y-%m-%d')}  {d['document_no']}"
+                  + (f" (occurrence {d['occurrence']})" if (d["occurrence"] or 1) > 1 else "")
+                  + f"  entry {d['entry_no']}" for d in overview["recent_invoices"]]
+    if overview["next_activities"]:
+        lines.append("next open activities:")
+        lines += [f"  {local_time(a['due_at'], '%Y-%m-%d') if a['due_at'] else 'no due date':<10}  "
+                  f"{a['kind']}  {a['subject'] or ''}  ({a['owner']}, entry {a['entry_no']})"
+                  + ("  OVERDUE" if a["overdue"] else "") for a in overview["next_activities"]]
+    documents = overview["recent_documents"]
     if documents:
         lines.append("recent documents:")
         for doc in documents:

@@ -28,13 +28,18 @@ def event(
     subject: Annotated[str | None, typer.Option("--subject", help="Subject (default: the template's).")] = None,
     attach: Annotated[Path | None, typer.Option("--attach", help="The printed or sent file.")] = None,
     key: Annotated[str | None, typer.Option("--key", help="Idempotency key: a retried print records nothing new.")] = None,
+    salesperson: Annotated[str | None, typer.Option("--salesperson", metavar="CODE", help="Salesperson code.")] = None,
+    campaign: Annotated[str | None, typer.Option("--campaign", metavar="NO", help="Campaign number.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", metavar="USER", help="Who the entry is for (default: you).")] = None,
+    opportunity: Annotated[str | None, typer.Option("--opportunity", metavar="NO", help="The opportunity it regards.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the entry number.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Batch mode: a line for each event already recorded, too.")] = False,
     input_file: Annotated[str | None, typer.Option(
         "--input", "-i", metavar="FILE|-",
         help="Batch mode: one JSON object per line with the fields of the options (event, document_no, "
-             "contact or ref, document_type, version, date, subject, attach, key); options given here "
-             "are the defaults of every line.")] = None,
+             "contact or ref, document_type, version, date, subject, attach, key, salesperson, campaign, owner, "
+             "opportunity, flow, initiated_by, evaluation, duration, cost, due), or of ilog.DocumentEvent "
+             "(contact_no, version_no, occurred_at...); options given here are the defaults of every line.")] = None,
     fmt: FormatOpt = "table",
 ) -> int | None:
     """Record a document event (printed invoice, sent quote...) through the template setup.
@@ -52,7 +57,8 @@ def event(
             raise BadValue("--key with --input would give every event the same key: put a \"key\" on each line")
         given = {"event": name, "document_no": document_no, "contact": contact, "ref": ref,
                  "document_type": document_type, "version": version, "date": date, "subject": subject,
-                 "attach": str(attach) if attach else None}
+                 "attach": str(attach) if attach else None, "salesperson": salesperson, "campaign": campaign,
+                 "owner": owner, "opportunity": opportunity}
         return record_batch(ctx, input_file, {k: v for k, v in given.items() if v is not None}, fmt, quiet, verbose)
     if name is None:
         raise BadValue("missing argument 'EVENT' (or give --input FILE)")
@@ -60,7 +66,8 @@ def event(
         raise BadValue("missing option '--document-no'")
     result = state(ctx).logbook.record_event(
         name, document_no, contact_no=contact, ref=ref, document_type=document_type, version_no=version,
-        occurred_at=date, subject=subject, attach=str(attach) if attach else None, idempotency_key=key)
+        occurred_at=date, subject=subject, attach=str(attach) if attach else None, idempotency_key=key,
+        salesperson_code=salesperson, campaign_no=campaign, owner=owner, opportunity_no=opportunity)
     print_result(result, fmt, quiet)
 
 

@@ -20,6 +20,7 @@ from ..errors import BadValue
 
 Text = str | None
 Flag = bool
+Many = list[str] | None
 
 
 def _option(*names: str, help: str) -> Any:
@@ -32,11 +33,21 @@ FILTERS: dict[str, tuple[Any, Any, str]] = {
     "rollup": (Annotated[Flag, _option("--rollup", help="For a company, include its persons' entries.")], False,
                "rollup"),
     "company": (Annotated[Text, _option("--company", help="Entries logged under this company.")], None, "company_no"),
-    "template": (Annotated[Text, _option("--template", "-t", help="Entries of this template.")], None,
-                 "template_code"),
+    "template": (Annotated[Many, _option("--template", "-t", help="Entries of this template (repeat for any of several).")],
+                 None, "template_code"),
     "group": (Annotated[Text, _option("--group", "-g", help="Entries of this interaction group.")], None,
               "group_code"),
-    "kind": (Annotated[Text, _option("--kind", "-k", help="Entries of this kind.")], None, "kind"),
+    "kind": (Annotated[Many, _option("--kind", "-k", help="Entries of this kind (repeat: --kind task --kind phone-call).")],
+             None, "kind"),
+    "owner": (Annotated[Many, _option("--owner", help="Activities owned by this user (repeatable).")], None, "owner"),
+    "mine": (Annotated[Flag, _option("--mine", help="Activities I own (the user ilog runs as: --user, ILOG_USER).")],
+             False, "owner"),
+    "team": (Annotated[Text, _option("--team", help="Activities the members of this team own.")], None, "team"),
+    "salesperson": (Annotated[Text, _option("--salesperson", help="Entries of this salesperson.")], None,
+                    "salesperson_code"),
+    "campaign": (Annotated[Text, _option("--campaign", help="Entries of this campaign.")], None, "campaign_no"),
+    "opportunity": (Annotated[Text, _option("--opportunity", help="Entries regarding this opportunity.")], None,
+                    "opportunity_no"),
     "document_type": (Annotated[Text, _option("--document-type", help="Entries of this document type.")], None,
                       "document_type"),
     "document_no": (Annotated[Text, _option("--document-no", help="Entries of this document number.")], None,
@@ -48,7 +59,10 @@ FILTERS: dict[str, tuple[Any, Any, str]] = {
     "search": (Annotated[Text, _option("--search", "-s", help="Text in the subject (any case).")], None, "text"),
     "evaluation": (Annotated[Text, _option("--evaluation", help="Entries with this evaluation.")], None,
                    "evaluation"),
-    "open_": (Annotated[Flag, _option("--open", help="Only open activities.")], False, "state"),
+    "open_": (Annotated[Flag, _option("--open", help="Only open activities (soonest due first).")], False, "state"),
+    "done": (Annotated[Flag, _option("--done", help="Only closed activities: completed, with when and by whom.")],
+             False, "completed"),
+    "state": (Annotated[Text, _option("--state", help="open or done.")], None, "state"),
     "overdue": (Annotated[Flag, _option("--overdue", help="Only open activities past their due date.")], False,
                 "overdue"),
     "due_before": (Annotated[Text, _option("--due-before", help="Only activities due before this date.")], None,
@@ -61,14 +75,24 @@ FILTERS: dict[str, tuple[Any, Any, str]] = {
 }
 
 
-def build_filter(options: dict[str, Any], **fixed: Any) -> Any:
-    """A LogFilter from the options a command was given (unset ones ignored), over ``fixed``."""
+def build_filter(options: dict[str, Any], user: str | None = None, **fixed: Any) -> Any:
+    """A LogFilter from the options a command was given (unset ones ignored), over ``fixed``;
+    ``user`` is who "mine" means."""
     from ..domain import values
     from ..domain.records import LogFilter
 
     given: dict[str, Any] = dict(fixed)
+    if options.get("mine"):
+        if options.get("owner") and set(options["owner"]) != {user}:
+            raise BadValue(f"--mine means owner {user!r}: do not combine it with --owner")
+        options = {**options, "owner": [user], "mine": False}
+    if options.get("open_") and options.get("done"):
+        raise BadValue("--open and --done contradict each other: give one")
+    for flag, state in (("open_", "open"), ("done", "done")):
+        if options.get(flag) and options.get("state") not in (None, state):
+            raise BadValue(f"--{flag.rstrip('_')} and --state {options['state']} contradict each other: give one")
     for name, value in options.items():
-        if value is None or value is False:
+        if value is None or value is False or value == []:
             continue
         target = FILTERS[name][2]
         if name == "open_":
@@ -104,7 +128,13 @@ def entry_filters(*, exclude: tuple[str, ...] = (), **fixed: Any) -> Callable[[C
         @functools.wraps(command)
         def run(*args: Any, **kwargs: Any) -> Any:
             options = {n: kwargs.pop(n) for n in names if n in kwargs}
-            return command(*args, flt=build_filter(options, **fixed), **kwargs)
+            user = None
+            if options.get("mine"):
+                from .context import state
+
+                ctx = kwargs.get("ctx") or next(a for a in args if hasattr(a, "find_root"))
+                user = state(ctx).settings.user
+            return command(*args, flt=build_filter(options, user, **fixed), **kwargs)
 
         run.__signature__ = own.replace(parameters=sorted(  # type: ignore[attr-defined]
             params, key=lambda p: p.kind == inspect.Parameter.KEYWORD_ONLY))

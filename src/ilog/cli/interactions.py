@@ -19,7 +19,8 @@ Entries = Annotated[list[int] | None, typer.Argument(metavar="ENTRY...", help="E
 
 def register(app: typer.Typer) -> None:
     for name, function in (("interact", interact), ("show", show), ("cancel", cancel), ("restore", restore),
-                           ("evaluate", evaluate), ("comment", comment), ("complete", complete)):
+                           ("evaluate", evaluate), ("comment", comment), ("complete", complete),
+                           ("assign", assign)):
         app.command(name)(function)
 
 
@@ -56,6 +57,8 @@ def interact(
     document_type: Annotated[str | None, typer.Option("--document-type", metavar="TYPE", help="Document type.")] = None,
     document_no: Annotated[str | None, typer.Option("--document-no", metavar="NO", help="Document number.")] = None,
     campaign: Annotated[str | None, typer.Option("--campaign", metavar="NO", help="Campaign number.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", metavar="USER", help="Who the activity is for (default: you).")] = None,
+    opportunity: Annotated[str | None, typer.Option("--opportunity", metavar="NO", help="The opportunity it regards.")] = None,
     key: Annotated[str | None, typer.Option("--key", metavar="KEY", help="Idempotency key: a retry with the same key records nothing new.")] = None,
     attach: Annotated[Path | None, typer.Option("--attach", metavar="FILE", help="File to store with this entry.")] = None,
     due: Annotated[str | None, typer.Option("--due", metavar="DATE", help="Due date: record an open activity.")] = None,
@@ -69,12 +72,15 @@ def interact(
     Example: ilog interact CT000001 -t CALL --subject "Asked for a quote" --duration 12
 
     Example: ilog interact -t TODO --subject "Send the price list" --due tomorrow
+
+    Example: ilog interact CT000001 -t CALL --due friday --owner anna --opportunity OP-17
     """
     result = state(ctx).logbook.interact(
         contact, template, attach=attach, subject=subject, occurred_at=date, duration_min=duration, cost=cost,
         flow=flow, initiated_by=initiated_by, kind=kind, evaluation=evaluation, attempt_failed=attempt_failed,
         salesperson_code=salesperson, document_type=document_type, document_no=document_no, campaign_no=campaign,
-        idempotency_key=key, due_at=due, open_activity=open_, postponed=True if postpone else None,
+        owner=owner, opportunity_no=opportunity, idempotency_key=key, due_at=due, open_activity=open_,
+        postponed=True if postpone else None,
     )
     print_result(result, fmt, quiet)
     if postpone and fmt == "table" and not quiet and result.created:
@@ -107,7 +113,8 @@ def show(ctx: typer.Context, entry: Annotated[str, typer.Argument(metavar="ENTRY
         render_record(record, fmt, [*INTERACTION_FIELDS, "comments"])
 
 
-_DONE = {"cancel": "cancelled", "restore": "restored", "complete": "completed", "evaluate": "evaluated"}
+_DONE = {"cancel": "cancelled", "restore": "restored", "complete": "completed", "evaluate": "evaluated",
+         "assign": "assigned"}
 
 
 def bulk(action: str, entries: list[int] | None, flt: "LogFilter", dry_run: bool, yes: bool, run: Any) -> None:
@@ -185,6 +192,24 @@ def complete(ctx: typer.Context, flt: Any, entries: Entries = None, dry_run: Dry
     """
     lb = state(ctx).logbook
     bulk("complete", entries, flt, dry_run, yes, lambda e, f, d: lb.complete(e, f, dry_run=d))
+
+
+@entry_filters(exclude=("date_to",))  # its --to names who takes them over
+def assign(
+    ctx: typer.Context, flt: Any, entries: Entries = None,
+    to: Annotated[str, typer.Option("--to", metavar="USER", help="Who takes the activities over.")] = ...,
+    dry_run: DryRunOpt = False, yes: YesOpt = False,
+) -> None:
+    """Hand open or postponed activities over to another user, by number or by filter.
+
+    A done entry stays with who did it (refused, per entry, as complete refuses).
+
+    Example: ilog assign 42 43 --to anna
+
+    Example: ilog assign --owner marco --open --yes --to anna
+    """
+    lb = state(ctx).logbook
+    bulk("assign", entries, flt, dry_run, yes, lambda e, f, d: lb.assign(e, to, f, dry_run=d))
 
 
 def comment(ctx: typer.Context, entry: Annotated[str, typer.Argument(metavar="ENTRY", help="Entry number.")],

@@ -12,7 +12,7 @@ from .filters import entry_filters
 from .render import render
 
 ENTRY_TABLE = ["entry_no", "occurred_at", "contact_no", "template_code", "kind", "flow", "subject", "state",
-               "document_no", "user_id"]
+               "document_no", "owner"]
 
 log_app = typer.Typer(name="log", cls=DefaultCommandGroup, no_args_is_help=False,
                       help="List interaction log entries (ilog log [CONTACT] [filters]); export and import them.")
@@ -33,7 +33,6 @@ def list_(
     ctx: typer.Context,
     flt: Any,
     contact_arg: Annotated[str | None, typer.Argument(metavar="CONTACT", help="Contact number.")] = None,
-    mine: Annotated[bool, typer.Option("--mine", help="Only the current user's entries (--user of ilog, ILOG_USER).")] = False,
     limit: LimitOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -42,6 +41,8 @@ def list_(
     Example: ilog log CT000001 --rollup --from -90d --format json
 
     Example: ilog log --open --mine
+
+    Example: ilog log --team SALES --kind task --kind phone-call --state open
     """
     from ..domain.records import INTERACTION_FIELDS
     from ..errors import BadValue
@@ -52,14 +53,14 @@ def list_(
         if flt.contact_no is not None:
             raise BadValue("give the contact as an argument or with --contact, not both")
         changes["contact_no"] = contact_arg
-    if mine:
-        if flt.user_id is not None and flt.user_id != logbook.user:
-            raise BadValue(f"--mine means user {logbook.user!r}: do not combine it with --user {flt.user_id}")
-        changes["user_id"] = logbook.user
     flt = flt.but(**changes)
     columns = ENTRY_TABLE
     if flt.state == "open" or flt.overdue or flt.due_before:
-        columns = [*ENTRY_TABLE[:-1], "due_at", ENTRY_TABLE[-1]]
+        columns = [*ENTRY_TABLE[:-1], "due_at", "overdue", "owner"]
+    elif flt.completed:
+        columns = [*ENTRY_TABLE[:-1], "completed_at", "completed_by"]
+    elif flt.owner or flt.team:
+        columns = [*ENTRY_TABLE[:-1], "owner"]
     render(entry_rows(logbook.find(flt), fmt), fmt, INTERACTION_FIELDS, table_columns=columns,
            empty="ilog: no entries")
 

@@ -42,6 +42,8 @@ TemplateOpt = Annotated[str | None, typer.Option("--template", "-t", help="Defau
 DateOpt = Annotated[str | None, typer.Option("--date", help="Date of the interactions (default: when logged).")]
 CampaignOpt = Annotated[str | None, typer.Option("--campaign", help="Campaign number.")]
 SubjectOpt = Annotated[str | None, typer.Option("--subject", help="Subject of the entries (default: the description).")]
+OwnerOpt = Annotated[str | None, typer.Option("--owner", metavar="USER", help="Who the entries are for (default: who logs it).")]
+OpportunityOpt = Annotated[str | None, typer.Option("--opportunity", metavar="NO", help="The opportunity the entries regard.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -49,9 +51,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(segment_app)
 
 
-def _header(description, template, date, salesperson, campaign, subject) -> dict:
+def _header(description, template, date, salesperson, campaign, subject, owner=None, opportunity=None) -> dict:
     return {"description": description, "template_code": template, "date": date, "salesperson_code": salesperson,
-            "campaign_no": campaign, "subject": subject}
+            "campaign_no": campaign, "subject": subject, "owner": owner, "opportunity_no": opportunity}
 
 
 def _criteria(company, type, salesperson, search, with_template, with_group, without_template, without_group,
@@ -90,7 +92,8 @@ def create(
     description: Annotated[str, typer.Option("--description", "-d", help="What the segment is for.")],
     no: Annotated[str | None, typer.Option("--no", help="Segment number (default: next of the series, SEG00001).")] = None,
     template: TemplateOpt = None, date: DateOpt = None, salesperson: SalespersonOpt = None,
-    campaign: CampaignOpt = None, subject: SubjectOpt = None,
+    campaign: CampaignOpt = None, subject: SubjectOpt = None, owner: OwnerOpt = None,
+    opportunity: OpportunityOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the segment number.")] = False,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -101,7 +104,7 @@ def create(
     from ..domain.records import SEGMENT_FIELDS
 
     segment = state(ctx).logbook.segments.create(no=no, **_header(description, template, date, salesperson,
-                                                                  campaign, subject))
+                                                                  campaign, subject, owner, opportunity))
     if fmt != "table":
         render_record(segment.to_dict(), fmt, SEGMENT_FIELDS)
         return
@@ -114,7 +117,7 @@ def create(
 def edit(
     ctx: typer.Context, no: SegmentNo, description: Description = None, template: TemplateOpt = None,
     date: DateOpt = None, salesperson: SalespersonOpt = None, campaign: CampaignOpt = None,
-    subject: SubjectOpt = None, fmt: FormatOpt = "table",
+    subject: SubjectOpt = None, owner: OwnerOpt = None, opportunity: OpportunityOpt = None, fmt: FormatOpt = "table",
 ) -> None:
     """Change the header of an open segment.
 
@@ -123,7 +126,7 @@ def edit(
     from ..domain.records import SEGMENT_FIELDS
 
     segment = state(ctx).logbook.segments.edit(no, **_header(description, template, date, salesperson, campaign,
-                                                             subject))
+                                                             subject, owner, opportunity))
     render_record(segment.to_dict(), fmt, SEGMENT_FIELDS)
 
 
@@ -213,6 +216,7 @@ def line(
     contact: Annotated[str, typer.Argument(help="Contact number of the line.", show_default=False)],
     template: Annotated[str | None, typer.Option("--template", "-t", help="This line's own template.")] = None,
     description: Annotated[str | None, typer.Option("--description", "-d", help="This line's own subject.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", metavar="USER", help="Who this line's entry is for.")] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Go back to the segment's template and description.")] = False,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -223,7 +227,7 @@ def line(
     from ..domain.records import LINE_FIELDS
 
     result = state(ctx).logbook.segments.set_line(no, contact, template_code=template, description=description,
-                                                  reset=reset)
+                                                  owner=owner, reset=reset)
     render_record(result.to_dict(), fmt, LINE_FIELDS)
 
 

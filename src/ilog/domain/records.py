@@ -26,6 +26,7 @@ from . import choices as c
 from .values import (
     Amount,
     Choice,
+    OneOrMany,
     BigCount,
     Code,
     ContactType,
@@ -215,7 +216,7 @@ INTERACTION_FIELDS = (
     "user_id", "salesperson_code", "evaluation", "cancelled", "postponed", "state", "due_at",
     "completed_at", "document_type", "document_no", "version_no", "occurrence", "segment_no",
     "logged_segment_no", "campaign_no", "correspondence", "attachment_id", "source",
-    "idempotency_key", "created_at", "cancelled_at", "owner", "completed_by", "opportunity_no",
+    "idempotency_key", "created_at", "cancelled_at", "owner", "completed_by", "opportunity_no", "overdue",
 )
 #: the stored fields (the table's columns), in table order
 STORED_FIELDS = tuple(InteractionBase.model_fields)
@@ -239,6 +240,14 @@ class Interaction(InteractionBase):
         if private and private.get("_frozen"):
             raise ReadOnlyRecord(f"interaction {self.entry_no} is a read-only snapshot: {name} cannot change")
         super().__setattr__(name, value)
+
+    @property
+    def overdue(self) -> bool:
+        """An open activity past its due date (not cancelled, not postponed)."""
+        from .dates import now
+
+        return (self.state == "open" and self.due_at is not None and not self.cancelled and not self.postponed
+                and self.due_at < now())
 
     def frozen(self) -> "Interaction":
         """A read-only copy (what hooks after a commit receive)."""
@@ -333,10 +342,14 @@ class SegmentBase(Record):
     state: SegmentState = "open"
     created_at: Moment | None = Field(default=None, nullable=False)
     created_by: Text(c.MAX_USER) = None  # type: ignore[valid-type]
+    # v3: who the entries are for (default: who logs the segment), the opportunity they regard
+    owner: Text(c.MAX_USER) = None  # type: ignore[valid-type]
+    opportunity_no: OptCode = None
 
 
 #: the header fields of a segment a user may set
-SEGMENT_EDITABLE = ("description", "template_code", "date", "salesperson_code", "campaign_no", "subject")
+SEGMENT_EDITABLE = ("description", "template_code", "date", "salesperson_code", "campaign_no", "subject", "owner",
+                    "opportunity_no")
 
 
 class Segment(SegmentBase):
@@ -353,6 +366,7 @@ class SegmentLineBase(Record):
     contact_no: Code = Field(foreign_key="contact.no")
     template_code: OptCode = Field(default=None, foreign_key="interaction_template.code")
     description: Text(c.MAX_SUBJECT) = None  # type: ignore[valid-type]
+    owner: Text(c.MAX_USER) = None  # type: ignore[valid-type]  # v3: this line's entry is for
 
 
 class SegmentLine(Record):
@@ -366,6 +380,7 @@ class SegmentLine(Record):
     company_no: str | None = None
     template_code: str | None = None
     description: str | None = None
+    owner: str | None = None
 
 
 class LoggedSegmentBase(Record):
@@ -414,10 +429,25 @@ class DocumentEvent(BaseModel):
     idempotency_key: Text(c.MAX_KEY) = Field(default=None, validation_alias=_names("idempotency_key", "key"))  # type: ignore[valid-type]
     salesperson_code: OptCode = Field(default=None, validation_alias=_names("salesperson_code", "salesperson"))
     campaign_no: OptCode = Field(default=None, validation_alias=_names("campaign_no", "campaign"))
+    # what `ilog interact` takes too: every way of recording accepts the same fields
+    owner: Text(c.MAX_USER) = None  # type: ignore[valid-type]
+    opportunity_no: OptCode = Field(default=None, validation_alias=_names("opportunity_no", "opportunity"))
+    flow: Flow | None = None
+    initiated_by: InitiatedBy | None = None
+    evaluation: Evaluation | None = None
+    attempt_failed: bool | None = None
+    duration_min: Amount | None = Field(default=None, validation_alias=_names("duration_min", "duration"))
+    cost: Amount | None = None
+    due_at: Moment | None = Field(default=None, validation_alias=_names("due_at", "due"))
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
+
+    #: the fields an event sets on its entry as given (the rest come from the template setup)
+    ENTRY_FIELDS: ClassVar[tuple[str, ...]] = (
+        "subject", "occurred_at", "salesperson_code", "campaign_no", "owner", "opportunity_no", "flow",
+        "initiated_by", "evaluation", "attempt_failed", "duration_min", "cost", "due_at")
 
 
 #: the names a batch line (and the API) may use for each DocumentEvent field
@@ -441,9 +471,20 @@ class LogFilter(BaseModel):
     contact_no: OptCode = None
     rollup: bool = False
     company_no: OptCode = None
-    template_code: OptCode = None
+    #: one template or several (any of them)
+    template_code: OneOrMany(Code) = None  # type: ignore[valid-type]
     group_code: OptCode = None
-    kind: Kind | None = None
+    #: one kind or several (tasks and calls together)
+    kind: OneOrMany(Kind) = None  # type: ignore[valid-type]
+    #: whose activities: one user or several (the owner, by default who logged the entry)
+    owner: OneOrMany(Text(c.MAX_USER)) = None  # type: ignore[valid-type]
+    #: the activities the members of a team own
+    team: OptCode = None
+    salesperson_code: OptCode = None
+    campaign_no: OptCode = None
+    opportunity_no: OptCode = None
+    #: closed activities only: open ones that were completed (``log --done``)
+    completed: bool = False
     document_type: Text(c.MAX_DOCUMENT_TYPE) = None  # type: ignore[valid-type]
     document_no: Text(c.MAX_DOCUMENT_NO) = None  # type: ignore[valid-type]
     segment_no: OptCode = None

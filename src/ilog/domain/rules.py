@@ -135,6 +135,14 @@ def cannot_complete(entry: Any) -> str | None:
     return None
 
 
+def cannot_assign(entry: Any) -> str | None:
+    if entry.cancelled:
+        return "is cancelled"
+    if entry.state != "open" and not entry.postponed:
+        return f"is done: a done entry stays with who did it ({entry.owner or entry.user_id})"
+    return None
+
+
 def check_resumable(entry: Any) -> None:
     if not entry.postponed:
         raise Refused(f"entry {entry.entry_no} is not postponed: only postponed entries can be resumed")

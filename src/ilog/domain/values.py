@@ -245,6 +245,17 @@ Moment = Annotated[datetime, _rule(moment)]
 EndMoment = Annotated[datetime, _rule(lambda v, label: moment(v, label, end_of_day=True))]
 
 
+def OneOrMany(item: Any) -> Any:  # noqa: N802 - a type factory
+    """One value or a list of them (a filter matching any): ``"CALL"`` is ``["CALL"]``."""
+
+    def as_list(value: Any, info: ValidationInfo) -> Any:
+        if value is None or isinstance(value, (list, tuple, set)):
+            return None if value is None or len(value) == 0 else list(value)
+        return [value]
+
+    return Annotated[list[item] | None, BeforeValidator(as_list)]
+
+
 def entry_no(value: Any, label: str = "entry number") -> int:
     """An entry number as every command and the API take it."""
     return whole(value, label, 1, c.INT64_MAX)

@@ -17,11 +17,4 @@ def interaction_from_document(event: "DocumentEvent", logbook: "LogbookView") ->
     template_code = logbook.templates.template_for_event(event.event)
     if template_code is None:
         return None
-    return logbook.draft(
-        event.contact_no,
-        template_code,
-        subject=event.subject,
-        occurred_at=event.occurred_at,
-        salesperson_code=event.salesperson_code,
-        campaign_no=event.campaign_no,
-    )
+    return logbook.draft(event.contact_no, template_code, **{name: getattr(event, name) for name in event.ENTRY_FIELDS})

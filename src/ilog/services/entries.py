@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..domain import dates, rules, values
-from ..domain.choices import MAX_TEXT
+from ..domain.choices import MAX_TEXT, MAX_USER
 from ..domain.records import (
     STORED_FIELDS,
     ChangeResult,
@@ -248,8 +248,11 @@ class Entries:
                 raise NotFound(f"unknown {what} {no!r}")
             if what == "company" and contact.type != "company":
                 raise Refused(f"contact {no} ({contact.name}) is a person, not a company")
-        if flt.template_code is not None and uow.templates.get(flt.template_code) is None:
-            raise NotFound(f"unknown template {flt.template_code!r}")
+        for code in flt.template_code or ():
+            if uow.templates.get(code) is None:
+                raise NotFound(f"unknown template {code!r}")
+        if flt.team is not None and uow.teams.get(flt.team) is None:
+            raise NotFound(f"unknown team {flt.team!r}")
         if flt.group_code is not None and uow.groups.get(flt.group_code) is None:
             raise NotFound(f"unknown interaction group {flt.group_code!r}")
         if flt.segment_no is not None and not uow.segments.exists(flt.segment_no):
@@ -384,9 +387,17 @@ class Entries:
 
     def complete(self, entry_nos: list[int] | None = None, flt: LogFilter | None = None, *,
                  dry_run: bool = False, at: datetime | None = None) -> ChangeResult:
-        """Mark open activities done, with the completion time."""
+        """Mark open activities done, with when and by whom."""
         return self.change(entry_nos, flt if flt is None else flt.but(state="open"), dry_run=dry_run,
-                           refuse=rules.cannot_complete, changes={"state": "done", "completed_at": at or dates.now()})
+                           refuse=rules.cannot_complete,
+                           changes={"state": "done", "completed_at": at or dates.now(), "completed_by": self.ctx.user})
+
+    def assign(self, entry_nos: list[int] | None, to: str, flt: LogFilter | None = None, *,
+               dry_run: bool = False) -> ChangeResult:
+        """Hand open or postponed activities over to another user (``ilog assign``); a done entry
+        stays with who did it, a cancelled one is refused."""
+        owner = values.required_text(to, "owner", MAX_USER)
+        return self.change(entry_nos, flt, dry_run=dry_run, refuse=rules.cannot_assign, changes={"owner": owner})
 
     def comment(self, entry_no: Any, text: str) -> int:
         """Add a dated comment line to an entry; returns its line number."""

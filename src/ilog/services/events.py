@@ -88,8 +88,8 @@ def event_from(item: Any, defaults: Mapping[str, Any] | None = None) -> Document
                 raise BadValue(f"unknown field {key!r} (fields: {', '.join(shown)})")
             if value is None:
                 continue
-            if isinstance(value, (dict, list, bool)):
-                raise BadValue(f"field {key!r} must be a string or a number")
+            if isinstance(value, (dict, list)):
+                raise BadValue(f"field {key!r} must be a string, a number or true/false")
             merged[name] = value
     if "event" not in merged:
         raise BadValue("no event: give \"event\" on the line or EVENT on the command line")
@@ -190,6 +190,9 @@ class Events:
         draft.extra.setdefault("event", doc.event)
         if draft.occurred_at is None:
             draft.occurred_at = doc.occurred_at
+        for name in ("owner", "opportunity_no"):  # what the document says, whoever built the draft
+            if getattr(draft, name) is None and getattr(doc, name) is not None:
+                setattr(draft, name, getattr(doc, name))
         return draft
 
     # -- a batch -------------------------------------------------------------------------------

@@ -19,23 +19,27 @@ from ..errors import BadValue, NotFound
 
 if TYPE_CHECKING:
     from .context import ServiceContext
+    from .entries import Entries
 
 #: what ``ilog stats --by`` accepts
-STATS_BY = ("template", "group", "contact", "company", "user", "month")
+STATS_BY = ("template", "group", "contact", "company", "user", "owner", "opportunity", "month")
 
 
 def stats_columns(by: str) -> list[str]:
     """The keys of a statistics row for a grouping, in order."""
     by = values.choice(by, "statistics grouping", STATS_BY)
-    columns = [by] + (["name"] if by not in ("user", "month") else []) + ["count", "cost", "duration_min"]
+    columns = [by] + (["name"] if by not in ("user", "owner", "opportunity", "month") else []) + [
+        "count", "cost", "duration_min"]
     return columns + (["last_contacted"] if by in ("contact", "company") else [])
 
 
 class Reports:
-    def __init__(self, ctx: "ServiceContext"):
+    def __init__(self, ctx: "ServiceContext", entries: "Entries"):
         self.ctx = ctx
+        self.entries = entries
 
-    def stats(self, by: str, *, date_from: Any = None, date_to: Any = None, limit: Any = None) -> list[dict[str, Any]]:
+    def stats(self, by: str, *, date_from: Any = None, date_to: Any = None, limit: Any = None,
+              flt: LogFilter | None = None) -> list[dict[str, Any]]:
         """Count, cost and duration per template, group, contact, company, user or month.
 
         Each row has the grouping value under the ``by`` name (``template``, ``month``...),
@@ -44,23 +48,35 @@ class Reports:
         month order for months, else most entries first.
         """
         by = values.choice(by, "statistics grouping", STATS_BY)
-        flt = LogFilter(date_from=date_from, date_to=date_to, limit=values.limit(limit) if limit else None)
+        changes: dict[str, Any] = {"limit": values.limit(limit) if limit else None}
+        if date_from is not None:
+            changes["date_from"] = date_from
+        if date_to is not None:
+            changes["date_to"] = date_to
+        flt = (flt or LogFilter()).but(**changes)
         if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
             raise BadValue("the first date (--from, date_from) is after the last (--to, date_to)")
         with self.ctx.db.unit() as uow:
+            self.entries.check_names(uow, flt)
             return uow.reports.statistics(by, flt)
 
-    def timeline(self, contact_no: str, *, rollup: bool = True, limit: Any = None,
-                 include_cancelled: bool = False) -> tuple[Contact, list[dict[str, Any]]]:
-        """(the contact, its entries newest first). Postponed entries are not history yet."""
-        no = values.code(contact_no, "contact number")
+    def timeline(self, contact_no: str | None, *, rollup: bool = True, limit: Any = None,
+                 include_cancelled: bool = False, opportunity_no: str | None = None
+                 ) -> tuple[Contact | None, list[dict[str, Any]]]:
+        """(the contact, its entries newest first); with ``opportunity_no`` the entries regarding that
+        opportunity (of the contact, when one is given too). Postponed entries are not history yet."""
+        if contact_no is None and opportunity_no is None:
+            raise BadValue("give a contact, or an opportunity (--opportunity NO, opportunity_no)")
+        no = values.code(contact_no, "contact number") if contact_no is not None else None
         with self.ctx.db.unit() as uow:
-            contact = uow.contacts.get(no)
-            if contact is None:
+            contact = uow.contacts.get(no) if no is not None else None
+            if no is not None and contact is None:
                 raise NotFound(f"unknown contact {no!r}")
-            rows = uow.reports.timeline(LogFilter(
-                contact_no=no, rollup=rollup and contact.type == "company",
-                cancelled="include" if include_cancelled else "exclude", limit=values.limit(limit) if limit else None))
+            flt = LogFilter(contact_no=no, rollup=bool(contact and rollup and contact.type == "company"),
+                            opportunity_no=opportunity_no,
+                            cancelled="include" if include_cancelled else "exclude",
+                            limit=values.limit(limit) if limit else None)
+            rows = uow.reports.timeline(flt)
         for row in rows:
             if row["cancelled"]:
                 row["state"] = "cancelled"
@@ -74,8 +90,15 @@ class Reports:
             if contact is None:
                 raise NotFound(f"unknown contact {no!r}")
             rollup = contact.type == "company"
-            return {"contact": contact, "stats": uow.reports.contact_figures(no, rollup=rollup),
-                    "recent_documents": uow.reports.recent_documents(no, rollup=rollup, limit=documents)}
+            return {
+                "contact": contact,
+                "stats": uow.reports.contact_figures(no, rollup=rollup),
+                "recent_documents": uow.reports.recent_documents(no, rollup=rollup, limit=documents),
+                "recent_opportunities": uow.reports.opportunities(no, rollup=rollup, limit=documents),
+                "recent_invoices": uow.reports.recent_documents(no, rollup=rollup, limit=documents, invoices=True),
+                "next_activities": [e.to_dict() for e in uow.entries.find(LogFilter(
+                    contact_no=no, rollup=rollup, state="open", limit=documents))],
+            }
 
     def attachment(self, entry_no: Any) -> dict[str, Any]:
         """The file an entry references: id, name, media_type, size, sha256, content."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..domain import dates, rules, values
-from ..domain.choices import MAX_NAME, MAX_SUBJECT, SEGMENT_STATES
+from ..domain.choices import MAX_NAME, MAX_SUBJECT, MAX_USER, SEGMENT_STATES
 from ..domain.records import (
     SEGMENT_EDITABLE,
     ChangeResult,
@@ -210,8 +210,8 @@ class Segments:
             return result
 
     def set_line(self, no: str, contact_no: str, *, template_code: str | None = None,
-                 description: str | None = None, reset: bool = False) -> SegmentLine:
-        """Personalise one line: its own template and/or description (``reset`` clears both first)."""
+                 description: str | None = None, owner: str | None = None, reset: bool = False) -> SegmentLine:
+        """Personalise one line: its own template, description and owner (``reset`` clears them first)."""
         no = values.code(no, "segment number")
         contact_no = values.code(contact_no, "contact number")
         with self.ctx.db.unit(write=True) as uow:
@@ -220,7 +220,7 @@ class Segments:
             if line_no is None:
                 raise NotFound(f"contact {contact_no} is not on segment {no} (add it with: "
                                f"ilog segment add {no} {contact_no})")
-            changes: dict[str, Any] = {"template_code": None, "description": None} if reset else {}
+            changes: dict[str, Any] = {"template_code": None, "description": None, "owner": None} if reset else {}
             if template_code is not None:
                 code = values.code(template_code, "template code")
                 if uow.templates.get(code) is None:
@@ -228,8 +228,11 @@ class Segments:
                 changes["template_code"] = code
             if description is not None:
                 changes["description"] = values.text(description, "description", MAX_SUBJECT) or None
+            if owner is not None:
+                changes["owner"] = values.text(owner, "owner", MAX_USER, strip=True) or None
             if not changes:
-                raise BadValue("give --template, --description or --reset")
+                raise BadValue("give a template (--template), a description (--description), an owner (--owner) "
+                               "or --reset")
             uow.segments.set_line(no, line_no, changes)
             return next(x for x in uow.segments.lines(no) if x.line_no == line_no)
 
@@ -264,7 +267,7 @@ class Segments:
             result.update(campaign_no=segment.campaign_no or template.campaign_no,
                           subject=segment.subject or segment.description or template.description,
                           occurred_at=moment, user_id=user, source="segment", segment_no=segment.no,
-                          logged_segment_no=logged_no)
+                          logged_segment_no=logged_no, owner=segment.owner, opportunity_no=segment.opportunity_no)
             shared[code] = result
             return result
 
@@ -276,7 +279,7 @@ class Segments:
         step = max(1, total // 100)
         default_template, default_salesperson = segment.template_code, segment.salesperson_code
         for index, (line_no, contact_no, line_template, description, contact_type, company_no,
-                    salesperson) in enumerate(rows):
+                    salesperson, line_owner) in enumerate(rows):
             code = line_template or default_template
             state = dict(shared.get(code) or base(code, line_no, contact_no))
             state["extra"] = {}
@@ -285,6 +288,8 @@ class Segments:
             salesperson = state["salesperson_code"] = default_salesperson or salesperson
             if description:
                 state["subject"] = description
+            if line_owner:
+                state["owner"] = line_owner
             draft = from_row(Interaction, state)
             # Without enrich/validate hooks a draft is its template's values plus values
             # already checked when they were stored; checking one draft per distinct shape
@@ -292,7 +297,7 @@ class Segments:
             if hooks:
                 self.entries.prepare(draft, uow=uow)
             else:
-                shape = (code, salesperson, description)
+                shape = (code, salesperson, description, line_owner)
                 if shape not in checked:
                     self.entries.check(draft)
                     checked.add(shape)
@@ -362,7 +367,8 @@ class Segments:
             "no": no, "description": f"Follow-up on segment {segment.no}: {segment.description}"[:MAX_NAME],
             "template_code": segment.template_code, "date": None, "salesperson_code": segment.salesperson_code,
             "campaign_no": segment.campaign_no, "subject": segment.subject, "state": "open",
-            "created_at": dates.now(), "created_by": self.ctx.user})
+            "created_at": dates.now(), "created_by": self.ctx.user, "owner": segment.owner,
+            "opportunity_no": segment.opportunity_no})
         uow.segments.copy_lines(segment.no, no)
         return no
 

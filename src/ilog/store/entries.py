@@ -16,6 +16,7 @@ from .tables import idempotency_key as K
 from .tables import interaction as T
 from .tables import interaction_comment as M
 from .tables import logged_segment as LS
+from .tables import team_member as TM
 
 if TYPE_CHECKING:
     from .unit import UnitOfWork
@@ -39,11 +40,19 @@ def entry_clauses(flt: LogFilter) -> list[Any]:
             clauses.append(sa.or_(c.contact_no == flt.contact_no, c.company_no == flt.contact_no))
         else:
             clauses.append(c.contact_no == flt.contact_no)
-    for name in ("company_no", "template_code", "group_code", "kind", "document_type", "document_no",
-                 "segment_no", "logged_segment_no", "user_id", "evaluation", "state", "source"):
+    for name in ("company_no", "group_code", "document_type", "document_no", "segment_no", "logged_segment_no",
+                 "user_id", "evaluation", "state", "source", "salesperson_code", "campaign_no", "opportunity_no"):
         value = getattr(flt, name)
         if value is not None:
             clauses.append(getattr(c, name) == value)
+    for name in ("template_code", "kind", "owner"):  # one value or any of several
+        values = getattr(flt, name)
+        if values:
+            clauses.append(getattr(c, name) == values[0] if len(values) == 1 else getattr(c, name).in_(values))
+    if flt.team is not None:
+        clauses.append(c.owner.in_(sa.select(TM.c.user_id).where(TM.c.team == flt.team)))
+    if flt.completed:
+        clauses.extend([c.state == "done", c.completed_at.is_not(None)])
     if flt.date_from is not None:
         clauses.append(c.occurred_at >= flt.date_from)
     if flt.date_to is not None:
@@ -70,8 +79,13 @@ def entry_clauses(flt: LogFilter) -> list[Any]:
     return clauses
 
 
-def _order(newest_first: bool) -> tuple[Any, Any]:
-    if newest_first:
+def _order(flt: LogFilter) -> tuple[Any, ...]:
+    """Newest first; open activities by due date, soonest first (those without one last)."""
+    if flt.state == "open" and flt.newest_first:
+        return T.c.due_at.is_(None), T.c.due_at.asc(), T.c.occurred_at.desc(), T.c.entry_no.desc()
+    if flt.completed and flt.newest_first:
+        return T.c.completed_at.desc(), T.c.entry_no.desc()
+    if flt.newest_first:
         return T.c.occurred_at.desc(), T.c.entry_no.desc()
     return T.c.occurred_at.asc(), T.c.entry_no.asc()
 
@@ -87,7 +101,7 @@ class EntryStore:
     # -- reading -------------------------------------------------------------------------
 
     def select(self, flt: LogFilter, columns: Iterable[Any] | None = None, *, extra: Iterable[Any] = ()) -> sa.Select:
-        stmt = sa.select(*(columns or [T])).where(*entry_clauses(flt), *extra).order_by(*_order(flt.newest_first))
+        stmt = sa.select(*(columns or [T])).where(*entry_clauses(flt), *extra).order_by(*_order(flt))
         if flt.limit:
             stmt = stmt.limit(flt.limit)
         return stmt

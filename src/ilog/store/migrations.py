@@ -77,14 +77,17 @@ def _v2(conn: Connection) -> None:
 @step(3)
 def _v3(conn: Connection) -> None:
     """Version 3: an owner for every entry (existing entries: who logged them), who completed
-    an activity, the opportunity an entry regards; teams; erasure records; the fingerprint of
-    what an idempotency key recorded."""
+    an activity, the opportunity an entry regards (and a segment's, a line's owner); teams;
+    erasure records; the fingerprint of what an idempotency key recorded."""
     def add(table: str, column: sa.Column) -> None:
         kind = column.type.compile(dialect=conn.dialect)
         conn.exec_driver_sql(f'ALTER TABLE {table} ADD COLUMN {column.name} {kind}')
 
     for name, length in (("owner", 100), ("completed_by", 100), ("opportunity_no", 30)):
         add("interaction", sa.Column(name, sa.String(length)))
+    add("segment", sa.Column("owner", sa.String(100)))
+    add("segment", sa.Column("opportunity_no", sa.String(30)))
+    add("segment_line", sa.Column("owner", sa.String(100)))
     add("idempotency_key", sa.Column("fingerprint", sa.String(64)))
     conn.exec_driver_sql("UPDATE interaction SET owner = user_id")
     md = sa.MetaData()

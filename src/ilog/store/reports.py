@@ -22,7 +22,7 @@ WITH_LAST = ("contact", "company")
 #: the keys of a timeline row, in order
 TIMELINE_FIELDS = ("entry_no", "occurred_at", "contact_no", "contact_name", "company_no", "kind", "flow",
                    "subject", "state", "due_at", "completed_at", "cancelled", "template_code",
-                   "document_type", "document_no", "occurrence", "attachment_id")
+                   "document_type", "document_no", "occurrence", "attachment_id", "owner", "opportunity_no")
 #: the keys of a recent-document row
 DOCUMENT_FIELDS = ("entry_no", "occurred_at", "contact_no", "document_type", "document_no", "version_no",
                    "occurrence", "template_code", "subject")
@@ -63,6 +63,10 @@ class ReportStore:
             key = _month_key(T.c.occurred_at, self.uow.dialect)
         elif by == "user":
             key = T.c.user_id
+        elif by == "owner":
+            key = T.c.owner
+        elif by == "opportunity":
+            key = T.c.opportunity_no
         elif by == "template":
             key = T.c.template_code
             source = T.outerjoin(P, P.c.code == T.c.template_code)
@@ -111,9 +115,21 @@ class ReportStore:
             stmt = stmt.limit(flt.limit)
         return [dict(r) for r in self.uow.execute(stmt).mappings()]
 
-    def recent_documents(self, contact_no: str, *, rollup: bool, limit: int = 5) -> list[dict[str, Any]]:
+    def opportunities(self, contact_no: str, *, rollup: bool, limit: int = 5) -> list[dict[str, Any]]:
+        """The contact's opportunities: number, last activity, how many entries; latest first."""
+        last = sa.func.max(T.c.occurred_at)
+        stmt = (sa.select(T.c.opportunity_no, last.label("last_activity"), sa.func.count().label("entries"))
+                .where(*entry_clauses(LogFilter(contact_no=contact_no, rollup=rollup)), T.c.opportunity_no.is_not(None))
+                .group_by(T.c.opportunity_no).order_by(last.desc(), T.c.opportunity_no).limit(limit))
+        return [{"opportunity_no": r.opportunity_no, "last_activity": aware(r.last_activity), "entries": int(r.entries)}
+                for r in self.uow.execute(stmt)]
+
+    def recent_documents(self, contact_no: str, *, rollup: bool, limit: int = 5, invoices: bool = False
+                         ) -> list[dict[str, Any]]:
         """The contact's latest entries that record a document (not cancelled, not postponed)."""
-        stmt = (sa.select(*[T.c[name] for name in DOCUMENT_FIELDS])
-                .where(*entry_clauses(LogFilter(contact_no=contact_no, rollup=rollup)), T.c.document_no.is_not(None))
+        clauses = [*entry_clauses(LogFilter(contact_no=contact_no, rollup=rollup)), T.c.document_no.is_not(None)]
+        if invoices:  # document events of invoice kind (sales.invoice, purchase.invoice, a plugin's ...invoice)
+            clauses.append(sa.func.lower(T.c.document_type).like("%invoice%"))
+        stmt = (sa.select(*[T.c[name] for name in DOCUMENT_FIELDS]).where(*clauses)
                 .order_by(T.c.occurred_at.desc(), T.c.entry_no.desc()).limit(limit))
         return [dict(r) for r in self.uow.execute(stmt).mappings()]

@@ -86,7 +86,8 @@ class SegmentStore:
 
     def lines(self, no: str) -> list[SegmentLine]:
         stmt = (sa.select(L.c.segment_no, L.c.line_no, L.c.contact_no, C.c.name.label("contact_name"),
-                          C.c.type.label("contact_type"), C.c.company_no, L.c.template_code, L.c.description)
+                          C.c.type.label("contact_type"), C.c.company_no, L.c.template_code, L.c.description,
+                          L.c.owner)
                 .join(C, C.c.no == L.c.contact_no).where(L.c.segment_no == no).order_by(L.c.line_no))
         return [from_row(SegmentLine, dict(r)) for r in self.uow.execute(stmt).mappings()]
 
@@ -116,7 +117,7 @@ class SegmentStore:
         """What logging needs of each line: line, contact, its type, company and salesperson, overrides."""
         return self.uow.execute(
             sa.select(L.c.line_no, L.c.contact_no, L.c.template_code, L.c.description, C.c.type, C.c.company_no,
-                      C.c.salesperson_code)
+                      C.c.salesperson_code, L.c.owner)
             .join(C, C.c.no == L.c.contact_no).where(L.c.segment_no == no).order_by(L.c.line_no)).all()
 
     def copy_lines(self, source: str, target: str) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .numbers import NumberSeries
     from .reports import ReportStore
     from .segments import SegmentStore
+    from .teams import TeamStore
     from .templates import GroupStore, SetupStore, TemplateStore
     from .transfer import TransferStore
 
@@ -107,6 +108,12 @@ class UnitOfWork:
         from .segments import SegmentStore
 
         return SegmentStore(self)
+
+    @cached_property
+    def teams(self) -> "TeamStore":
+        from .teams import TeamStore
+
+        return TeamStore(self)
 
     @cached_property
     def reports(self) -> "ReportStore":
