@@ -73,6 +73,29 @@ def test_docs_plugins_md_names_no_hook_that_does_not_exist():
     assert documented == set(SPEC_HOOKS)
 
 
+def test_docs_plugins_md_lists_every_document_event_field():
+    from ilog.domain.records import EVENT_FIELDS
+
+    for field, names in EVENT_FIELDS.items():
+        for name in names:
+            assert f"`{name}`" in PLUGINS_MD, f"docs/plugins.md does not list DocumentEvent field {name}"
+
+
+def test_docs_plugins_md_lists_every_read_a_hook_may_use():
+    from ilog import logbook
+
+    table = PLUGINS_MD.split("| read | gives |", 1)[1].split("\n\n", 1)[0]
+    views = {"logbook": logbook.LogbookView, "contacts": logbook._ContactsView,
+             "templates": logbook._TemplatesView, "segments": logbook._SegmentsView}
+    for prefix, view in views.items():
+        for name, member in vars(view).items():
+            if name.startswith("_") or name == "bound" or not (callable(member) or isinstance(member, property)):
+                continue
+            where = f"logbook.{name}" if prefix == "logbook" else f".{name}("
+            assert where in table or f"logbook.{prefix}.{name}" in table, \
+                f"docs/plugins.md's read table omits {prefix}.{name}"
+
+
 def _commands():
     """Every command of the CLI, with the first-party plugins' commands, as (path, click command)."""
     import typer

@@ -324,13 +324,16 @@ def test_register_commands_adds_a_command(plugins, sample):
 
 @pytest.mark.parametrize("name", ["event", "log", "template"])
 def test_a_plugin_command_clashing_with_a_core_command_is_an_error(name, plugins, cli):
-    plugins.append(Plugin("shadow", register_commands=lambda app: app.command(name)(lambda: None)))
-    with pytest.raises(PluginError, match=f"plugin shadow registers command '{name}', which clashes"):
-        cli("log")
+    plugins.append(Plugin("shadow", register_commands=lambda app: app.command(name)(lambda: print("shadowed"))))
+    run = cli("log")
+    assert run.exit_code == 1 and run.stdout == ""
+    assert run.stderr == (f"ilog: error: plugin shadow registers command '{name}', which is already taken by "
+                          "an ilog command: rename it or remove one of them\n")
 
 
-def test_two_plugins_registering_the_same_command_is_an_error(plugins, cli):
-    plugins.append(Plugin("one", register_commands=lambda app: app.command("sync")(lambda: None)))
-    plugins.append(Plugin("two", register_commands=lambda app: app.command("sync")(lambda: None)))
-    with pytest.raises(PluginError, match="clashes"):
-        cli("log")
+def test_two_plugins_registering_the_same_command_names_the_second(plugins, cli):
+    plugins.append(Plugin("one", register_commands=lambda app: app.command("sync")(lambda: print("one"))))
+    plugins.append(Plugin("two", register_commands=lambda app: app.command("sync")(lambda: print("two"))))
+    run = cli("sync")
+    assert run.exit_code == 1 and run.stdout == ""
+    assert "plugin two registers command 'sync', which is already taken by plugin one" in run.stderr

@@ -145,7 +145,7 @@ def test_a_broken_plugin_file_is_an_error_naming_the_file(body, message, load_al
     assert len(err.splitlines()) == 1
 
 
-def test_plugin_command_clashing_with_a_core_command_stops_the_cli(load_all, plugins_dir, capsys):
+def test_plugin_command_clashing_with_a_core_command_stops_the_cli(load_all, plugins_dir, capsys, db_url):
     (plugins_dir / "shadow.py").write_text(textwrap.dedent("""
         import ilog
 
@@ -155,9 +155,38 @@ def test_plugin_command_clashing_with_a_core_command_stops_the_cli(load_all, plu
             def log():
                 print("shadowed")
     """))
-    code, out, err = run_main(capsys, "--help")
+    message = ("ilog: error: plugin shadow ({}) registers command 'log', which is already taken by an ilog "
+               "command: rename it or remove one of them\n").format(plugins_dir / "shadow.py")
+    code, out, err = run_main(capsys, "--db", db_url, "log")
+    assert (code, out, err) == (1, "", message)
+    code, out, err = run_main(capsys, "--db", db_url, "init")  # nothing runs until it is fixed
+    assert (code, out, err) == (1, "", message)
+    code, out, err = run_main(capsys, "--help")  # but the help still shows what is there
+    assert code == 0 and "  log " in out
+    code, out, err = run_main(capsys, "--db", db_url, "plugins")  # and the listing names the culprit
+    assert code == 1 and "shadow" in out and err == message
+
+
+def test_a_plugins_directory_command_clashing_with_a_first_party_plugin_names_the_file(
+        load_all, plugins_dir, capsys, db_url):
+    """The file that came second is to blame, not the installed mailbox plugin."""
+    (plugins_dir / "mymail.py").write_text(textwrap.dedent("""
+        import ilog
+
+        @ilog.hookimpl
+        def register_commands(app):
+            @app.command("mailbox")
+            def mailbox():
+                print("mine")
+    """))
+    code, out, err = run_main(capsys, "--db", db_url, "contact", "list")
     assert code == 1 and out == ""
-    assert err == "ilog: error: plugin shadow registers command 'log', which clashes with an existing command\n"
+    assert err == (f"ilog: error: plugin mymail ({plugins_dir / 'mymail.py'}) registers command 'mailbox', which "
+                   "is already taken by plugin mailbox: rename it or remove one of them\n")
+    code, out, err = run_main(capsys, "--db", db_url, "plugins", "-f", "json")
+    assert code == 1 and {"mailbox", "mymail"} <= {row["name"] for row in json.loads(out)}
+    code, out, _err = run_main(capsys, "mailbox", "--help")  # the first-party command is the one kept
+    assert code == 0 and "mailbox" in out.lower() and "mine" not in out
 
 
 def test_plugin_command_runs_through_the_cli(load_all, plugins_dir, capsys):
@@ -222,9 +251,10 @@ def test_ilog_plugins_lists_name_source_version_hooks(load_all, site, plugins_di
     assert any(line.split()[:3] == ["local", "directory", "0.9"] for line in out.splitlines())
 
 
-def test_ilog_plugins_with_none(capsys, db_url):
+def test_ilog_plugins_says_when_plugins_are_disabled(capsys, db_url):
+    # conftest sets ILOG_LOAD_PLUGINS="" for every test, as a user switching them off would
     code, out, err = run_main(capsys, "--db", db_url, "plugins")
-    assert code == 0 and out == "" and "no plugins" in err
+    assert (code, out, err) == (0, "", "ilog: plugins are disabled (ILOG_LOAD_PLUGINS is empty)\n")
     code, out, _ = run_main(capsys, "--db", db_url, "plugins", "-f", "json")
     assert json.loads(out) == []
 
@@ -248,3 +278,25 @@ def test_plugins_never_load_from_the_current_directory(tmp_path, db_url):
     assert run.returncode == 0, run.stderr
     names = [r["name"] for r in json.loads(run.stdout)]
     assert "evil" not in names and "evil2" not in names and not marker.exists()
+
+
+def test_template_setup_marks_an_event_no_loaded_plugin_declares(load_all, plugins_dir, capsys, db_url, monkeypatch):
+    (plugins_dir / "delivery.py").write_text(textwrap.dedent("""
+        import ilog
+
+        @ilog.hookimpl
+        def document_events():
+            return ["erp.delivery-note"]
+    """))
+    assert run_main(capsys, "--db", db_url, "init")[0] == 0
+    assert run_main(capsys, "--db", db_url, "template", "add", "NOTE", "-d", "Delivery note")[0] == 0
+    assert run_main(capsys, "--db", db_url, "template", "setup", "erp.delivery-note", "NOTE")[0] == 0
+    code, out, _ = run_main(capsys, "--db", db_url, "template", "setup", "-f", "json")
+    rows = {r["event"]: r for r in json.loads(out)}
+    assert rows["erp.delivery-note"] == {"event": "erp.delivery-note", "template_code": "NOTE",
+                                         "declared_by": "delivery"}
+    assert rows["sales.invoice"]["declared_by"] == "ilog"
+    monkeypatch.setenv("ILOG_LOAD_PLUGINS", "")  # the plugin is switched off: the mapping stays, marked
+    code, out, _ = run_main(capsys, "--db", db_url, "template", "setup")
+    line = next(line for line in out.splitlines() if line.startswith("erp.delivery-note"))
+    assert line.split() == ["erp.delivery-note", "NOTE", "(no", "loaded", "plugin)"]

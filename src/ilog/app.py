@@ -35,6 +35,7 @@ def build_logbook(settings: Settings, host: "PluginHost", *, create: bool = Fals
     db = Database(settings.database_url, busy_timeout=float(settings.get("busy_timeout")),  # type: ignore[arg-type]
                   connect_timeout=float(settings.get("connect_timeout")),  # type: ignore[arg-type]
                   create=creation(settings, create=create))  # type: ignore[arg-type]
+    host.hook_timeout = float(settings.get("hook_timeout"))  # type: ignore[arg-type]
     ctx = ServiceContext(db=db, plugins=host, user=settings.user, warn=warn or stderr_warning,
                          attachment_max_bytes=settings.attachment_max_bytes)
     return Logbook(ctx)
@@ -44,10 +45,13 @@ def plugin_host(settings: Settings | None, *, load_plugins: bool = True, plugins
                 ) -> "PluginHost":
     from .plugins.host import make_plugin_host
 
-    return make_plugin_host(entrypoints=load_plugins,
+    host = make_plugin_host(entrypoints=load_plugins,
                             plugins_dir=settings.plugins_dir if (load_plugins and settings) else None,
                             plugins_dir_required=bool(settings and settings.plugins_dir_configured),
                             plugins=plugins)
+    if settings is not None:
+        host.hook_timeout = float(settings.get("hook_timeout"))  # type: ignore[arg-type]
+    return host
 
 
 def open_logbook(url: str | None = None, *, user: str | None = None, load_plugins: bool = True,

@@ -35,12 +35,14 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "attachment_max_bytes": ("ILOG_ATTACHMENT_MAX_BYTES", "largest attachment accepted"),
     "connect_timeout": ("ILOG_CONNECT_TIMEOUT", "seconds to wait for a database server"),
     "busy_timeout": ("ILOG_BUSY_TIMEOUT", "seconds an SQLite writer waits for the lock"),
+    "hook_timeout": ("ILOG_HOOK_TIMEOUT", "seconds a plugin may take after a commit before it is abandoned"),
 }
 
 DEFAULT_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 
 #: settings that are numbers (the rest are text)
-_NUMBERS: dict[str, type] = {"attachment_max_bytes": int, "connect_timeout": float, "busy_timeout": float}
+_NUMBERS: dict[str, type] = {"attachment_max_bytes": int, "connect_timeout": float, "busy_timeout": float,
+                              "hook_timeout": float}
 
 
 def home() -> Path | None:
@@ -138,6 +140,14 @@ def _read_toml(path: Path) -> dict:
     return {name: _check_value(name, value, f"config file {path}") for name, value in parsed.items()}
 
 
+#: number settings where 0 means "no limit"
+_ZERO_MEANS_NO_LIMIT = frozenset({"hook_timeout"})
+
+
+def _wanted(name: str) -> str:
+    return "number of 0 (no limit) or more" if name in _ZERO_MEANS_NO_LIMIT else "positive number"
+
+
 def _check_value(name: str, value: object, where: str) -> object:
     """A setting's value of the right type, or a BadValue naming where it came from."""
     kind = _NUMBERS.get(name)
@@ -150,9 +160,9 @@ def _check_value(name: str, value: object, where: str) -> object:
             raise ValueError
         number = kind(value)
     except (TypeError, ValueError):
-        raise BadValue(f"{where}: {name} must be a positive number, not {value!r}") from None
-    if number <= 0:
-        raise BadValue(f"{where}: {name} must be a positive number, not {value!r}")
+        raise BadValue(f"{where}: {name} must be a {_wanted(name)}, not {value!r}") from None
+    if not 0 <= number < float("inf") or (number == 0 and name not in _ZERO_MEANS_NO_LIMIT):
+        raise BadValue(f"{where}: {name} must be a {_wanted(name)}, not {value!r}")
     return number
 
 
@@ -166,6 +176,7 @@ def load_settings(*, database_url: str | None = None, user: str | None = None) -
     settings.set("attachment_max_bytes", DEFAULT_ATTACHMENT_MAX_BYTES, "default")
     settings.set("connect_timeout", 5, "default")
     settings.set("busy_timeout", 30, "default")
+    settings.set("hook_timeout", 10, "default")
     for path in (system_config_path(), user_config_path()):
         for name, value in _read_toml(path).items():
             settings.set(name, value, str(path))

@@ -21,7 +21,7 @@ from ..errors import IlogError, Interrupted, PluginError
 from ..version import __version__
 from .compat import ClickException as _ClickException
 from .compat import NoArgsIsHelpError
-from .context import State, error_line
+from .context import State, error_line, warning_line
 
 if TYPE_CHECKING:
     from ..plugins.host import PluginHost
@@ -33,12 +33,19 @@ class IlogGroup(TyperGroup):
     """The root group: one place that maps errors to ``ilog: error:`` and exit statuses."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra: Any) -> Any:
+        from ..plugins.host import deferred_notifications
         from .compat import install
 
         install()  # convert plain option values without building pydantic adapters (see compat)
+        _ARGS[0] = list(sys.argv[1:] if args is None else args)
         try:
-            result = super().main(args=args, prog_name=prog_name or "ilog", complete_var=complete_var,
-                                  standalone_mode=False, **extra)
+            # a command prints what it saved first; the plugins are told after (a slow one
+            # must not hold back the entry numbers an ERP waits for)
+            with deferred_notifications() as pending:
+                result = super().main(args=args, prog_name=prog_name or "ilog", complete_var=complete_var,
+                                      standalone_mode=False, **extra)
+                sys.stdout.flush()
+                pending.run(warning_line)
         except Interrupted as exc:  # Ctrl-C, and what was and was not done
             interrupted(exc.message)
         except IlogError as exc:
@@ -87,6 +94,13 @@ def _debug() -> bool:
 
 
 _DEBUG_FLAG = [False]
+#: the arguments of the command line being run (a group callback no longer sees them)
+_ARGS: list[list[str]] = [[]]
+
+
+def _may_run_with_problems(args: list[str]) -> bool:
+    """With a plugin problem, ``ilog plugins`` and any ``--help`` still run: they show what clashes."""
+    return invoked_command(args) == "plugins" or any(a in ("-h", "--help") for a in args)
 
 
 def _show_version(value: bool) -> None:
@@ -124,6 +138,8 @@ def build_app(host: "PluginHost | None" = None) -> typer.Typer:
 
         settings = load_settings(database_url=db, user=user)
         dates.set_zone(settings.get("timezone"))  # type: ignore[arg-type]
+        if host is not None and host.problems and not _may_run_with_problems(_ARGS[0]):
+            raise PluginError(host.problems[0])
         ctx.obj = State(host, settings, create=ctx.invoked_subcommand == "init")
         ctx.call_on_close(ctx.obj.close)
 
@@ -136,30 +152,37 @@ def build_app(host: "PluginHost | None" = None) -> typer.Typer:
     return app
 
 
-def _command_names(app: typer.Typer) -> list[str]:
-    """Top-level command and group names, in registration order (duplicates kept)."""
-    names = [info.name or info.callback.__name__.replace("_", "-") for info in app.registered_commands]
-    names += [g.name or (g.typer_instance.info.name if g.typer_instance else "") for g in app.registered_groups]
-    return names
+def _command_name(info: Any) -> str:
+    """The name a registered Typer command or group is invoked by."""
+    if hasattr(info, "typer_instance"):
+        return info.name or (info.typer_instance.info.name if info.typer_instance else "")
+    return info.name or info.callback.__name__.replace("_", "-")
 
 
 def _register_plugin_commands(app: typer.Typer, host: "PluginHost") -> None:
-    """Let plugins add commands; a name that is already taken is an error naming the plugin."""
-    for name, function, argnames in host.implementations("register_commands"):
-        before = _command_names(app)
+    """Let plugins add commands, in the order they were registered (installed plugins, then
+    plugins-directory files). A name already taken stays with whoever had it; the plugin that
+    came second is named in ``host.problems``, and every command but ``ilog plugins`` (and
+    ``--help``) refuses to run until it is fixed, so the user can still see what clashes."""
+    owners = {_command_name(info): "ilog" for info in [*app.registered_commands, *app.registered_groups]}
+    for name, function, argnames in host.implementations("register_commands", registration_order=True):
+        known = {id(info) for info in [*app.registered_commands, *app.registered_groups]}
         try:
             function(*[{"app": app}[a] for a in argnames])
         except Exception as exc:
             raise PluginError(f"plugin {name} failed in register_commands: {type(exc).__name__}: {exc}") from None
-        after = _command_names(app)
-        added = list(after)
-        for existing in before:
-            added.remove(existing)
-        taken = set(before)
-        for command in added:
-            if command in taken:
-                raise PluginError(f"plugin {name} registers command {command!r}, which clashes with an existing command")
-            taken.add(command)
+        for registered in (app.registered_commands, app.registered_groups):
+            for info in [i for i in registered if id(i) not in known]:
+                command = _command_name(info)
+                if command in owners:
+                    registered.remove(info)
+                    plugin = host.info.get(name)
+                    where = f" ({plugin.location})" if plugin and plugin.location not in (None, name) else ""
+                    first = "an ilog command" if owners[command] == "ilog" else f"plugin {owners[command]}"
+                    host.problems.append(f"plugin {name}{where} registers command {command!r}, which is "
+                                         f"already taken by {first}: rename it or remove one of them")
+                else:
+                    owners[command] = name
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -216,10 +239,8 @@ def keep_only(app: typer.Typer, name: str | None) -> None:
     """
     if name is None:
         return
-    commands = [c for c in app.registered_commands
-                if (c.name or c.callback.__name__.replace("_", "-")) == name]
-    groups = [g for g in app.registered_groups
-              if (g.name or (g.typer_instance.info.name if g.typer_instance else "")) == name]
+    commands = [c for c in app.registered_commands if _command_name(c) == name]
+    groups = [g for g in app.registered_groups if _command_name(g) == name]
     if commands or groups:
         app.registered_commands = commands
         app.registered_groups = groups

@@ -70,6 +70,10 @@ def error_line(message: str) -> None:
     print(f"ilog: error: {printable(message)}", file=sys.stderr)
 
 
+def warning_line(message: str) -> None:
+    print(f"ilog: warning: {printable(message)}", file=sys.stderr)
+
+
 def confirm(what: str, *, yes: bool) -> None:
     """Ask before a destructive change; without a terminal on stdin, refuse unless ``--yes``."""
     if yes:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .context import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
+from .context import DryRunOpt, FormatOpt, YesOpt, confirm, error_line, say, state
 from .render import plain, render, render_record
 
 
@@ -152,4 +152,11 @@ def plugins(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
     """
     host = state(ctx).host
     rows = [info.to_dict() for info in host.user_plugins()] if host is not None else []
-    render(rows, fmt, ["name", "source", "version", "location", "hooks"], empty="ilog: no plugins installed")
+    empty = "ilog: no plugins installed"
+    if host is None or host.disabled:
+        empty = "ilog: plugins are disabled (ILOG_LOAD_PLUGINS is empty)"
+    render(rows, fmt, ["name", "source", "version", "location", "hooks"], empty=empty)
+    for problem in host.problems if host is not None else ():
+        error_line(problem)
+    if host is not None and host.problems:
+        raise typer.Exit(1)

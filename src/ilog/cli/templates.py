@@ -186,7 +186,7 @@ def template_setup(
         rows = [r for r in rows if r["event"] == event.strip().lower()]
         if not rows:
             raise BadValue(f"unknown event {event!r}")
-    render(rows, fmt, ["event", "template_code"])
+    render(rows, fmt, ["event", "template_code", "declared_by"])
 
 
 @template_app.command("export")

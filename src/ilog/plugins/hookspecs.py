@@ -14,7 +14,12 @@ Rules every hook shares:
 - A hook that raises *after* the commit (``interaction_saved``, ``interaction_cancelled``,
   ``interaction_restored``, ``interactions_purged``) cannot undo it: its error becomes a
   warning on stderr naming the plugin, the other plugins still run, and the exit status
-  stays 0 (an ERP script that saw a failure would retry and record twice).
+  stays 0 (an ERP script that saw a failure would retry and record twice). On the
+  command line they run after the command has printed (and flushed) what it saved, each
+  for at most ``hook_timeout`` seconds (default 10; ``ILOG_HOOK_TIMEOUT``): one that
+  overruns is abandoned with a warning naming it.
+- Which paths run which hooks is one table in ``docs/plugins.md``. ``ilog log import``
+  and ``ilog contact import`` run none: they restore records, they do not log anew.
 - Hooks after a commit receive read-only snapshots (:class:`ilog.Interaction` with
   ``frozen()`` applied); assigning to one raises :class:`ilog.ReadOnlyRecord`.
 - ``logbook`` is an :class:`ilog.LogbookView`: the logbook's reads (``logbook.get``,
@@ -48,8 +53,11 @@ def register_commands(app: "typer.Typer") -> None:
     :param app: the root Typer application; call ``app.command()`` or ``app.add_typer()``.
     :return: ignored.
 
-    A command or group name that clashes with a core command (or another plugin's) is an
-    error naming the plugin: the CLI refuses to start rather than silently shadowing one.
+    Plugins are asked in the order they were registered (installed plugins by entry-point
+    name, then plugins-directory files by file name). A command or group name that is
+    already taken stays with whoever registered it first; the plugin that came second is
+    named in an error every command but ``ilog plugins`` and ``--help`` stops with (exit 1),
+    so nothing is silently shadowed and the user can still see what clashes.
     An exception stops the CLI with ``ilog: error:`` naming the plugin, exit status 1.
     """
 
@@ -109,9 +117,11 @@ def interaction_from_document(event: "DocumentEvent", logbook: "Logbook") -> "In
 def enrich_interaction(interaction: "Interaction", logbook: "Logbook") -> None:
     """Change a draft interaction in place before it is validated and saved.
 
-    Called before every save, manual (``interact``, ``resume``), automatic (``event``),
-    segment lines (``segment log``) and imports alike, once per interaction, after
-    ilog has copied the template's values onto it.
+    Called before every new entry is saved: manual (``interact``, ``resume``), automatic
+    (``event``, ``event --input``, the API's ``record_event``), segment lines (``segment
+    log``) and plugins that log through ``logbook.prepare``/``save_prepared`` (the mailbox),
+    once per interaction, after ilog has copied the template's values onto it. Not called
+    by ``ilog log import``, which restores entries rather than logging them anew.
 
     :param interaction: the mutable draft; its ``entry_no`` is still None.
     :param logbook: the service, for read queries.

@@ -20,7 +20,10 @@ import difflib
 import importlib.util
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +68,10 @@ class PluginHost:
     def __init__(self, pm: pluggy.PluginManager):
         self.pm = pm
         self.info: dict[str, PluginInfo] = {}
+        #: ``ILOG_LOAD_PLUGINS=""``: plugins were switched off, not absent
+        self.disabled = False
+        #: what went wrong while plugins registered commands (``ilog plugins`` still shows it)
+        self.problems: list[str] = []
 
     def register(self, plugin: object, name: str, source: str, location: str | None = None,
                  version: Any = None) -> None:
@@ -102,9 +109,12 @@ class PluginHost:
     def has(self, hook: str) -> bool:
         return bool(getattr(self.pm.hook, hook).get_hookimpls())
 
-    def implementations(self, hook: str) -> Iterator[tuple[str, Callable[..., Any], list[str]]]:
-        """(plugin name, function, argument names) in pluggy's calling order."""
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+    def implementations(self, hook: str, *, registration_order: bool = False
+                        ) -> Iterator[tuple[str, Callable[..., Any], list[str]]]:
+        """(plugin name, function, argument names) in pluggy's calling order (last registered
+        first), or in the order the plugins were registered."""
+        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        for impl in (impls if registration_order else reversed(impls)):
             if impl.hookwrapper or impl.wrapper:
                 raise PluginError(f"plugin {impl.plugin_name}: hook wrappers are not supported ({hook})")
             yield impl.plugin_name, impl.function, list(impl.argnames)
@@ -134,12 +144,111 @@ class PluginHost:
         return results[0][1] if results else None
 
     def notify(self, hook: str, warn: Callable[[str], None], **kwargs: Any) -> None:
-        """Call every implementation after a commit; each failure is a warning, the others still run."""
+        """Call every implementation after a commit; each failure is a warning, the others still run.
+
+        Inside :func:`deferred_notifications` (what a command does) the calls are queued and run
+        once the command has printed what it saved, so a slow plugin never holds back the entry
+        numbers an ERP waits for. Each implementation gets at most :attr:`hook_timeout` seconds;
+        one that overruns is abandoned with a warning naming it.
+        """
+        pending = _PENDING.get()
+        if pending is not None:
+            pending.append(lambda: self._notify_now(hook, warn, kwargs, pending.abandoned), _entry_numbers(kwargs))
+            return
+        self._notify_now(hook, warn, kwargs, {})
+
+    #: seconds an after-commit hook may take before it is abandoned (setting ``hook_timeout``)
+    hook_timeout: float | None = 10.0
+
+    def _notify_now(self, hook: str, warn: Callable[[str], None], kwargs: dict[str, Any],
+                    abandoned: dict[str, int]) -> None:
+        """``abandoned``: plugins that overran earlier in this command, and how many calls they
+        missed since (a notifier that hangs is not waited for again on every line of a segment)."""
         for name, function, argnames in self.implementations(hook):
+            if name in abandoned:
+                abandoned[name] += 1
+                continue
+            args = [kwargs[a] for a in argnames]
             try:
-                function(*[kwargs[a] for a in argnames])
+                finished = _call_within(function, args, self.hook_timeout)
             except Exception as exc:  # noqa: BLE001 - nothing can undo the commit
                 warn(f"plugin {name} failed in {hook} (the change is saved): {_describe(exc)}")
+                continue
+            if not finished:
+                abandoned[name] = 0
+                warn(f"plugin {name} did not finish {hook} within {self.hook_timeout:g} s (hook_timeout): "
+                     "abandoned, and not called again by this command; the change is saved")
+
+
+class Pending:
+    """After-commit notifications queued while a command runs, and the entries they are about."""
+
+    def __init__(self) -> None:
+        self.calls: list[Callable[[], None]] = []
+        self.entry_nos: list[int] = []
+        self.abandoned: dict[str, int] = {}  # plugin -> calls it missed after overrunning
+
+    def append(self, call: Callable[[], None], entry_nos: list[int]) -> None:
+        self.calls.append(call)
+        self.entry_nos.extend(entry_nos)
+
+    def run(self, warn: Callable[[str], None] | None = None) -> None:
+        """Run what was queued; Ctrl-C here says the entries are saved, with their numbers."""
+        calls, self.calls = self.calls, []
+        try:
+            for call in calls:
+                call()
+            for name, missed in self.abandoned.items():
+                if missed and warn is not None:
+                    warn(f"plugin {name} was not told of {missed} more change(s) after it overran")
+        except KeyboardInterrupt:
+            numbers = ", ".join(str(n) for n in dict.fromkeys(self.entry_nos)) or "none"
+            raise Interrupted(f"interrupted while plugins were being told; the changes are saved (entries "
+                              f"{numbers}): some plugins may not have been told") from None
+
+
+_PENDING: ContextVar[Pending | None] = ContextVar("ilog_pending_notifications", default=None)
+
+
+@contextmanager
+def deferred_notifications() -> Iterator[Pending]:
+    """Queue after-commit hooks until :meth:`Pending.run` (a command runs them after printing)."""
+    pending = Pending()
+    token = _PENDING.set(pending)
+    try:
+        yield pending
+    finally:
+        _PENDING.reset(token)
+
+
+def _entry_numbers(kwargs: dict[str, Any]) -> list[int]:
+    if "interaction" in kwargs:
+        return [kwargs["interaction"].entry_no]
+    return [i.entry_no for i in kwargs.get("interactions", ())]
+
+
+def _call_within(function: Callable[..., Any], args: list[Any], timeout: float | None) -> bool:
+    """Call ``function(*args)`` for at most ``timeout`` seconds; False if it was abandoned."""
+    if not timeout:
+        function(*args)
+        return True
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            function(*args)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, name="ilog-hook", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        return False
+    if outcome and outcome[0] is not None:
+        raise outcome[0]
+    return True
 
 
 def _label(name: str, source: str, location: str | None) -> str:
@@ -233,6 +342,7 @@ def make_plugin_host(*, entrypoints: bool = True, plugins_dir: Path | None = Non
     host = PluginHost(pm)
     host.register(defaults, DEFAULT_NAME, "builtin", "ilog.plugins.defaults")
     wanted = _selection()
+    host.disabled = wanted is not None and not wanted
     if wanted is None or wanted:
         if entrypoints:
             _load_entry_points(host, wanted)

@@ -210,14 +210,18 @@ class Templates:
 
     def event_names(self) -> list[str]:
         """Every event name: the built-in ones, then those plugins declare (``document_events``)."""
-        names = list(BUILTIN_EVENTS)
-        for _plugin, declared in self.ctx.plugins.call("document_events"):
+        return list(self._declared_events())
+
+    def _declared_events(self) -> dict[str, str]:
+        """Event name -> who declares it: ``ilog`` or the plugin's name."""
+        names = dict.fromkeys(BUILTIN_EVENTS, "ilog")
+        for plugin, declared in self.ctx.plugins.call("document_events"):
             if isinstance(declared, str):  # one name, not a list of characters
                 declared = [declared]
             for name in declared or ():
                 name = str(name).strip().lower()
                 if name and name not in names:
-                    names.append(name)
+                    names[name] = plugin
         return names
 
     def check_event_name(self, name: str) -> str:
@@ -227,12 +231,15 @@ class Templates:
         raise BadValue(f"unknown event {name!r}: see `ilog template setup` for the event names")
 
     def setup(self) -> list[dict[str, Any]]:
-        """The auto-recording map: every event name and the template mapped to it (or None)."""
+        """The auto-recording map: every event name, the template mapped to it (or None), and who
+        declares the event; a mapped event that no loaded plugin declares says so (its plugin
+        is not installed, or ``ILOG_LOAD_PLUGINS`` leaves it out)."""
         with self.ctx.db.unit() as uow:
             mapped = uow.setup.mapping()
-        names = self.event_names()
-        rows = [{"event": e, "template_code": mapped.get(e)} for e in names]
-        rows += [{"event": e, "template_code": t} for e, t in sorted(mapped.items()) if e not in names]
+        names = self._declared_events()
+        rows = [{"event": e, "template_code": mapped.get(e), "declared_by": by} for e, by in names.items()]
+        rows += [{"event": e, "template_code": t, "declared_by": "(no loaded plugin)"}
+                 for e, t in sorted(mapped.items()) if e not in names]
         return rows
 
     def set_event(self, event: str, template_code: str) -> None:
