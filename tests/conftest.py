@@ -16,8 +16,19 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from ilog.testing import BACKEND, CLI, Run  # noqa: F401 - tests import them from here
+
+#: ``pytest --hypothesis-profile=thorough`` gives the property tests that use :func:`examples`
+#: this many examples each (a night's run, not CI's)
+THOROUGH_EXAMPLES = 400
+hypothesis_settings.register_profile("thorough", max_examples=THOROUGH_EXAMPLES)
+
+
+def examples(modest: int) -> int:
+    """A property test's example count: ``modest`` (CI time matters), unless the thorough profile is loaded."""
+    return THOROUGH_EXAMPLES if hypothesis_settings.default.max_examples == THOROUGH_EXAMPLES else modest
 
 PG_BASE = os.environ.get("ILOG_TEST_DATABASE_URL")
 #: where test databases are created and dropped (a direct connection, also behind PgBouncer)

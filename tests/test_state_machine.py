@@ -18,10 +18,8 @@ schema (fewer examples there: creating the schema costs more).
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -29,6 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
 from conftest import BACKEND
+from helpers.databases import fresh_database
 
 COMPANIES = ("C1", "C2")
 PERSONS = ("P1", "P2", "P3", "P4")
@@ -54,34 +53,13 @@ class Entry:
     logged_segment_no: str | None = None
 
 
-def _fresh_database(db_url: str, workdir: Path):
-    """A function returning the URL of an empty database, new for each example."""
-    counter = iter(range(10**9))
-    if BACKEND == "sqlite":
-        return lambda: str(workdir / f"example-{next(counter)}.db")
-
-    import sqlalchemy as sa
-
-    from ilog.store.urls import normalise_url
-
-    def fresh() -> str:
-        engine = sa.create_engine(normalise_url(db_url), poolclass=sa.pool.NullPool)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-        engine.dispose()
-        return db_url
-
-    return fresh
-
-
 def test_the_log_keeps_its_promises_whatever_the_sequence(db_url, tmp_path):
     from ilog import errors
     from ilog.testing import open_logbook
     from ilog.plugins.host import make_plugin_host
     from ilog import LogFilter
 
-    fresh = _fresh_database(db_url, tmp_path)
+    fresh = fresh_database(db_url, tmp_path)
     ALL = dict(cancelled="include", postponed="include")
 
     class LogbookMachine(RuleBasedStateMachine):

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     )
     from .plugins.host import PluginHost
     from .services.context import ServiceContext
+    from .services.privacy import Privacy
     from .services.transfer import Transfer
     from .store.database import Database
     from .store.unit import UnitOfWork
@@ -46,7 +47,8 @@ if TYPE_CHECKING:
 
 class Logbook:
     """The interaction log: recording, reading, changing and purging entries, and the books of
-    contacts, templates and segments (``logbook.contacts``, ``.templates``, ``.segments``)."""
+    contacts, templates and segments (``logbook.contacts``, ``.templates``, ``.segments``),
+    imports and exports (``.transfer``) and privacy (``.privacy``)."""
 
     def __init__(self, ctx: "ServiceContext"):
         self.ctx = ctx
@@ -64,6 +66,14 @@ class Logbook:
         from .services.transfer import Transfer
 
         return Transfer(self.ctx, self.contacts, self.entries)
+
+    @cached_property
+    def privacy(self) -> "Privacy":
+        """A contact's data, erasure and anonymization, erasure records and the retention
+        policy (loaded on first use, like :attr:`transfer`)."""
+        from .services.privacy import Privacy
+
+        return Privacy(self.ctx, self.entries)
 
     @property
     def db(self) -> "Database":

@@ -41,6 +41,30 @@ PURGE_TRANSACTION_S = 0.02
 _FIELDS = frozenset(Interaction.model_fields)
 
 
+def in_batches(step: Callable[[int], int], batch_size: int = 5000) -> int:
+    """Run ``step(size)`` until it handles fewer than ``size`` rows; returns the rows handled.
+
+    Each step is one short write transaction of its own (the purge, retention, an erasure):
+    sizes start at 500 and adapt so that each transaction holds the write lock about
+    :data:`PURGE_TRANSACTION_S` (a print hook waiting for the lock waits that long at worst,
+    on a fast disk or a slow one), never more than ``batch_size`` rows, and the lock is left
+    free for a moment between steps. An interrupted run leaves whole steps done.
+    """
+    total = 0
+    size = min(batch_size, 500)
+    while True:
+        started = time.perf_counter()
+        done = step(size)
+        total += done
+        if done < size:
+            return total
+        elapsed = max(time.perf_counter() - started, 1e-4)
+        size = min(batch_size, max(50, int(size * min(2.0, PURGE_TRANSACTION_S / elapsed))))
+        # leave the lock free for a moment: SQLite's busy handler sleeps 1, 2, 5, 10, 15...
+        # ms, and a writer that wakes while the next batch holds the lock sleeps longer
+        time.sleep(min(PURGE_TRANSACTION_S, elapsed))
+
+
 class Entries:
     """Recording, reading and changing interaction log entries."""
 
@@ -350,8 +374,8 @@ class Entries:
                         batch_size: int = 5000) -> int:
         """Delete cancelled entries dated before ``before``; never any other entry.
 
-        Deletes in batches, each its own short transaction, so print hooks writing at the
-        same time wait milliseconds, not seconds; an interrupted purge is simply run again.
+        Deletes in batches (:meth:`delete_in_batches`), so print hooks writing at the same
+        time wait milliseconds, not seconds; an interrupted purge is simply run again.
         Idempotency keys stay (a reprint of a purged document records nothing new).
         """
         flt = (flt or LogFilter()).but(cancelled="only", postponed="include", date_to=None, limit=None,
@@ -359,30 +383,27 @@ class Entries:
         if dry_run:
             with self.ctx.db.unit() as uow:
                 return uow.entries.purgeable(flt, before)
-        total = 0
+        return self.delete_in_batches(
+            lambda uow, size, snapshots: uow.entries.purge_batch(flt, before, size, snapshots=snapshots), batch_size)
+
+    def delete_in_batches(self, batch: Callable[["UnitOfWork", int, bool], list[Any]], batch_size: int = 5000) -> int:
+        """The one bulk delete of entries (``purge-cancelled``, ``retention apply``): ``batch(uow,
+        size, snapshots)`` deletes up to ``size`` entries in the write unit it is given and
+        returns them (snapshots taken before the delete when ``snapshots``, else their
+        numbers); ``interactions_purged`` is told after each batch commits. Returns how many
+        were deleted."""
         plugins = self.ctx.plugins
         snapshots = plugins.has("interactions_purged")
-        # each transaction aims at PURGE_TRANSACTION_S: a writer waiting for the lock (a print
-        # hook) waits that long at worst, on a fast disk or a slow one
-        size = min(batch_size, 500)
-        while True:
-            started = time.perf_counter()
+
+        def step(size: int) -> int:
             with self.ctx.db.unit(write=True) as uow:
-                deleted = uow.entries.purge_batch(flt, before, size, snapshots=snapshots)
-            if not deleted:
-                break
-            total += len(deleted)
-            if snapshots:
+                deleted = batch(uow, size, snapshots)
+            if deleted and snapshots:
                 plugins.notify("interactions_purged", self.ctx.warn, interactions=[e.frozen() for e in deleted],
                                logbook=self.ctx.hooks_view())
-            if len(deleted) < size:
-                break
-            elapsed = max(time.perf_counter() - started, 1e-4)
-            size = min(batch_size, max(50, int(size * min(2.0, PURGE_TRANSACTION_S / elapsed))))
-            # leave the lock free for a moment: SQLite's busy handler sleeps 1, 2, 5, 10, 15...
-            # ms, and a writer that wakes while the next batch holds the lock sleeps longer
-            time.sleep(min(PURGE_TRANSACTION_S, elapsed))
-        return total
+            return len(deleted)
+
+        return in_batches(step, batch_size)
 
     # -- postponed entries ---------------------------------------------------------------------------
 
