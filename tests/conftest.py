@@ -16,8 +16,19 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from ilog.testing import BACKEND, CLI, Run  # noqa: F401 - tests import them from here
+
+#: ``ILOG_HYPOTHESIS_PROFILE=thorough`` gives every property test this many examples (a night's
+#: run, not CI's): ``ILOG_HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_state_machine.py``,
+#: with ``bash .ci/pg.sh`` in front for PostgreSQL
+THOROUGH = os.environ.get("ILOG_HYPOTHESIS_PROFILE") == "thorough"
+THOROUGH_EXAMPLES = 500
+
+
+def examples(modest: int) -> int:
+    """A property test's example count: ``modest`` (CI time matters), unless the run is thorough."""
+    return THOROUGH_EXAMPLES if THOROUGH else modest
+
 
 PG_BASE = os.environ.get("ILOG_TEST_DATABASE_URL")
 #: where test databases are created and dropped (a direct connection, also behind PgBouncer)

@@ -27,6 +27,7 @@ SPEC_HOOKS = {
     "interaction_cancelled": (["interaction", "logbook"], False),
     "interaction_restored": (["interaction", "logbook"], False),
     "interactions_purged": (["interactions", "logbook"], False),
+    "contact_erased": (["contact_no", "counts", "logbook"], False),
 }
 
 
@@ -41,7 +42,7 @@ def test_hookspecs_are_exactly_the_spec_table():
         assert list(inspect.signature(function).parameters) == args, name
         assert function.ilog_spec["firstresult"] is firstresult, name
     assert hookspecs.AFTER_COMMIT_HOOKS == {"interaction_saved", "interaction_cancelled", "interaction_restored",
-                                            "interactions_purged"}
+                                            "interactions_purged", "contact_erased"}
 
 
 @pytest.mark.parametrize("name", sorted(SPEC_HOOKS))

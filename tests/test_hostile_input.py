@@ -219,6 +219,7 @@ AFTER_COMMIT = {
     "interaction_cancelled": ["cancel", "1"],
     "interaction_restored": ["restore", "1"],
     "interactions_purged": ["purge-cancelled", "--before", "tomorrow", "--yes"],
+    "contact_erased": ["contact", "erase", "P1", "--yes"],
 }
 
 

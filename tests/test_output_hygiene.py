@@ -41,6 +41,8 @@ LISTINGS: dict[str, list[str]] = {
     "segment logged": [],
     "team list": [],
     "team show": ["SALES"],
+    "erasures": [],
+    "retention show": [],
 }
 #: commands that take --format and write: what they print must parse as well
 WRITES: dict[str, list[str]] = {
@@ -55,6 +57,7 @@ WRITES: dict[str, list[str]] = {
     "segment line": ["{open_segment}", "C1", "--description", "Hi"],
     "segment log": ["{open_segment}"],
     "db copy": ["{db}", "{copy}"],
+    "contact erase": ["{erasable}", "--yes"],
 }
 FORMATS = ("json", "jsonl", "csv")
 NEEDS_AN_ARGUMENT = {"show", "timeline", "contact show", "template show", "attachment show", "segment show",
@@ -125,9 +128,10 @@ class Quiet:
 
 
 @pytest.fixture
-def full(plugins, sample, tmp_path, db_url):
+def full(plugins, sample, tmp_path, db_url, isolated_env):
     """A database with something in every listing."""
     plugins.append(Quiet)
+    (isolated_env / "config.toml").write_text('[retention]\ndefault = "10y"\n')
     attachment = tmp_path / "quote.pdf"
     attachment.write_bytes(b"%PDF-1.4")
     sample.ok("template", "setup", "sales.invoice", "INVOICE")
@@ -147,8 +151,12 @@ def full(plugins, sample, tmp_path, db_url):
         open_segments.append(sample.ok("segment", "create", "--description", "Open", "--template", "CALL",
                                        "-q").stdout.strip())
         sample.ok("segment", "add", open_segments[-1], "C1")
+    for i in range(len(FORMATS) + 1):
+        sample.ok("contact", "add", f"To Erase {i}", "--no", f"ERASE{i}")
+    sample.ok("contact", "erase", f"ERASE{len(FORMATS)}", "--yes")  # an erasure for `ilog erasures`
     sample.values = [{"postponed": postponed[i], "open_segment": open_segments[i], "db": db_url,  # type: ignore
-                      "copy": str(tmp_path / f"copy-{i}.db"), "n": str(i)} for i in range(len(FORMATS))]
+                      "copy": str(tmp_path / f"copy-{i}.db"), "n": str(i), "erasable": f"ERASE{i}"}
+                     for i in range(len(FORMATS))]
     return sample
 
 

@@ -91,9 +91,10 @@ def test_first_party_plugins_are_installed(load_all):
     host = make_plugin_host()
     from importlib.metadata import version
 
-    for name, dist in (("mailbox", "ilog-mailbox"), ("spool", "ilog-spool")):
+    for name, dist, hooks in (("mailbox", "ilog-mailbox", ["contact_erased", "register_commands"]),
+                              ("spool", "ilog-spool", ["register_commands"])):
         assert host.info[name].source == "entry point" and host.info[name].version == version(dist)
-        assert host.info[name].hooks == ["register_commands"]
+        assert host.info[name].hooks == hooks
 
 
 def test_a_broken_entry_point_is_an_error_naming_it(load_all, site, monkeypatch, capsys):

@@ -161,8 +161,9 @@ def _ilog_argv(db_url: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "ilog", "--db", db_url, *args]
 
 
-def _add_cancelled(logbook, count: int, start_day: int = 0) -> None:
-    """``count`` cancelled entries (one in 500 with a comment) dated in 2020, inserted in bulk.
+def _add_cancelled(logbook, count: int, start_day: int = 0, *, contact: str = "P1", cancelled: bool = True) -> None:
+    """``count`` cancelled entries of ``contact`` (one in 500 with a comment) dated in 2020,
+    inserted in bulk (``cancelled`` False: live ones).
 
     A fixture, not the thing under test: one validated draft, copied, inserted in one go.
     """
@@ -173,8 +174,9 @@ def _add_cancelled(logbook, count: int, start_day: int = 0) -> None:
     from ilog.store import tables as models
 
     base = datetime(2020, 1, 1, tzinfo=timezone.utc) + timedelta(days=start_day)
-    model = logbook.entries.prepare(logbook.draft("P1", "CALL", occurred_at=base, cancelled=True, cancelled_at=dates.now(),
-                                          created_at=dates.now()))
+    model = logbook.entries.prepare(logbook.draft(contact, "CALL", occurred_at=base, cancelled=cancelled,
+                                                  cancelled_at=dates.now() if cancelled else None,
+                                                  created_at=dates.now()))
     row = {name: getattr(model, name) for name in STORED_FIELDS}
     with logbook.db.transaction(write=True) as conn:
         first = conn.execute(sa.update(models.number_series).where(models.number_series.c.code == "entry")
@@ -243,6 +245,85 @@ def test_kill_9_during_purge_never_loses_a_live_entry(logbook, db_url):
     assert final.returncode == 0, final.stderr
     assert logbook.count(_cancelled()) == 0
     assert _snapshot_live(logbook) == live
+    _integrity_ok(logbook)
+
+
+@pytest.mark.slow
+def test_kill_9_during_an_erasure_leaves_each_contact_whole_in_progress_or_erased(logbook, db_url):
+    """An erasure of 10,000 entries killed at random moments: each contact is untouched (not
+    decided), in progress (decided, resumable) or erased completely; never a contact gone with
+    rows left, nor a finished record beside its contact. The next run finishes every one."""
+    from ilog import LogFilter
+    from ilog.store import tables as models
+
+    rng = random.Random(20261201)
+    _world(logbook)
+    logbook.contacts.add("Ion Popescu", no="P3")
+    for i in range(200):
+        logbook.interact("P1", "CALL", subject=f"live {i}")
+    others = _snapshot_live(logbook)
+    total = 10_000
+    everything = LogFilter(cancelled="include", postponed="include")
+
+    def target(round_no: int) -> str:
+        no = f"K{round_no}"
+        logbook.contacts.add(f"Person {no}", no=no)
+        _add_cancelled(logbook, total, contact=no, cancelled=False)
+        return no
+
+    def state_of(no: str) -> str:
+        entries = logbook.count(everything.but(contact_no=no))
+        records = [e for e in logbook.privacy.erasures(no)]
+        exists = no in {c.no for c in logbook.contacts.find(text=no)}
+        if not records:
+            assert exists and entries == total, (no, entries)
+            return "whole"
+        assert len(records) == 1, records
+        if records[0].contact_no:
+            assert exists and records[0].contact_no == no
+            return "in progress"
+        assert not exists and entries == 0, (no, entries)
+        assert json_counts(records[0])["entries"] == total
+        return "erased"
+
+    def json_counts(record):
+        return record.to_dict()["counts"]
+
+    # calibrate: start-up plus counting (a dry run), and a whole erasure of this size
+    first = target(0)
+    began = time.monotonic()
+    assert subprocess.run(_ilog_argv(db_url, "contact", "erase", first, "--dry-run"), capture_output=True,
+                          env=env(), timeout=120).returncode == 0
+    counted = time.monotonic() - began
+    began = time.monotonic()
+    assert subprocess.run(_ilog_argv(db_url, "contact", "erase", first, "--yes"), capture_output=True, env=env(),
+                          timeout=120).returncode == 0
+    whole = time.monotonic() - began
+    assert state_of(first) == "erased"
+    outcomes, targets = [], []
+    while sum(1 for o in outcomes if o[0] == -9) < KILLS:
+        assert len(outcomes) < 4 * KILLS, outcomes
+        no = target(len(outcomes) + 1)
+        targets.append(no)
+        code, delay = _kill_at_random(_ilog_argv(db_url, "contact", "erase", no, "--yes"), counted * 0.9, whole, rng)
+        outcomes.append((code, state_of(no)))
+        for earlier in targets:
+            state_of(earlier)  # every one whole, in progress or erased
+        _integrity_ok(logbook)
+        assert _snapshot_live(logbook)[:len(others)] == others, f"kill at {delay:.2f}s touched another contact"
+        with logbook.db.transaction(write=False) as conn:
+            orphans = conn.execute(sa.select(sa.func.count()).select_from(models.interaction_comment).where(
+                models.interaction_comment.c.entry_no.not_in(sa.select(models.interaction.c.entry_no)))).scalar()
+        assert orphans == 0
+    print("erase kills (exit, state):", outcomes)
+    assert any(state == "in progress" for code, state in outcomes if code == -9), outcomes
+    # the next run, of another contact, finishes every erasure in progress
+    final = subprocess.run(_ilog_argv(db_url, "contact", "erase", "P3", "--yes"), capture_output=True, env=env(),
+                           timeout=300)
+    assert final.returncode == 0, final.stderr
+    assert {state_of(no) for no in targets} <= {"whole", "erased"}
+    assert all(state_of(no) == "erased" for no, (code, _) in zip(targets, outcomes) if code == 0)
+    assert _snapshot_live(logbook)[:len(others)] == others
     _integrity_ok(logbook)
 
 

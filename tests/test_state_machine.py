@@ -22,18 +22,16 @@ schema (fewer examples there: creating the schema costs more).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
-from conftest import BACKEND
+from conftest import BACKEND, THOROUGH, examples
+from helpers.databases import fresh_database
 
 COMPANIES = ("C1", "C2")
 PERSONS = ("P1", "P2", "P3", "P4")
@@ -43,12 +41,9 @@ DAYS = tuple(datetime(y, m, 1, 9, 0, tzinfo=timezone.utc) for y, m in ((2025, 1)
 CUTOFFS = (datetime(2025, 3, 1, tzinfo=timezone.utc), datetime(2025, 9, 1, tzinfo=timezone.utc),
            datetime(2100, 1, 1, tzinfo=timezone.utc))
 
-#: examples per run: the default keeps CI short; ``ILOG_HYPOTHESIS_PROFILE=thorough`` runs at least
-#: 500 examples on the backend under test (outside CI: ``ILOG_HYPOTHESIS_PROFILE=thorough python -m
-#: pytest tests/test_state_machine.py``, and with ``bash .ci/pg.sh`` in front for PostgreSQL)
-PROFILES = {"default": {"sqlite": (40, 30), "postgresql": (12, 25)},
-            "thorough": {"sqlite": (500, 40), "postgresql": (500, 40)}}
-EXAMPLES, STEPS = PROFILES[os.environ.get("ILOG_HYPOTHESIS_PROFILE", "default")][BACKEND]
+#: examples per run: few enough for CI; ``ILOG_HYPOTHESIS_PROFILE=thorough`` runs 500 (see conftest)
+EXAMPLES = examples(12 if BACKEND == "postgresql" else 40)
+STEPS = 40 if THOROUGH else (25 if BACKEND == "postgresql" else 30)
 
 #: values at the edges of what ilog keeps, valid and one step beyond
 EDGES = {
@@ -71,34 +66,13 @@ class Entry:
     logged_segment_no: str | None = None
 
 
-def _fresh_database(db_url: str, workdir: Path):
-    """A function returning the URL of an empty database, new for each example."""
-    counter = iter(range(10**9))
-    if BACKEND == "sqlite":
-        return lambda: str(workdir / f"example-{next(counter)}.db")
-
-    import sqlalchemy as sa
-
-    from ilog.store.urls import normalise_url
-
-    def fresh() -> str:
-        engine = sa.create_engine(normalise_url(db_url), poolclass=sa.pool.NullPool)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-        engine.dispose()
-        return db_url
-
-    return fresh
-
-
 def test_the_log_keeps_its_promises_whatever_the_sequence(db_url, tmp_path):
     from ilog import errors
     from ilog.testing import open_logbook
     from ilog.plugins.host import make_plugin_host
     from ilog import LogFilter
 
-    fresh = _fresh_database(db_url, tmp_path)
+    fresh = fresh_database(db_url, tmp_path)
     ALL = dict(cancelled="include", postponed="include")
 
     class LogbookMachine(RuleBasedStateMachine):

@@ -37,7 +37,7 @@ def build_logbook(settings: Settings, host: "PluginHost", *, create: bool = Fals
                   create=creation(settings, create=create))  # type: ignore[arg-type]
     host.hook_timeout = float(settings.get("hook_timeout"))  # type: ignore[arg-type]
     ctx = ServiceContext(db=db, plugins=host, user=settings.user, warn=warn or stderr_warning,
-                         attachment_max_bytes=settings.attachment_max_bytes)
+                         attachment_max_bytes=settings.attachment_max_bytes, retention=settings.table("retention"))
     return Logbook(ctx)
 
 

@@ -12,6 +12,14 @@ Each setting is resolved from, lowest precedence first:
 folder (handy for tests and for a service account). :func:`load_settings` remembers where
 each value came from, for ``ilog config show``.
 
+Besides the flat settings, a file may hold the tables of :data:`TABLES` (files only, no
+environment variable): ``[retention]`` with ``default = "10y"`` and the sub-tables
+``[retention.templates]`` and ``[retention.groups]`` (``CALL = "2y"``). Each key is a
+setting of its own under its dotted name (``retention.templates.CALL``), so the system
+file may set the default and a user's file one template, each with its source. This module
+checks only their shape and types (a table of strings); what the values mean (an age) is
+checked where they are used (:mod:`ilog.domain.privacy`), naming the key and its file.
+
 A config file that exists but cannot be read, has a syntax error, an unknown setting or a
 value of the wrong type is an error naming the file: silently falling back to the default
 SQLite file would send a print hook's entries to the wrong database.
@@ -43,6 +51,13 @@ DEFAULT_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 #: settings that are numbers (the rest are text)
 _NUMBERS: dict[str, type] = {"attachment_max_bytes": int, "connect_timeout": float, "busy_timeout": float,
                               "hook_timeout": float}
+
+#: tables of settings a config file may hold: table -> {key: str | dict}, where ``str`` is one
+#: text value and ``dict`` a sub-table of text values keyed by code. ``retention``: how long
+#: entries are kept (``ilog retention``)
+TABLES: dict[str, dict[str, type]] = {
+    "retention": {"default": str, "templates": dict, "groups": dict},
+}
 
 
 def home() -> Path | None:
@@ -119,6 +134,26 @@ class Settings:
     def attachment_max_bytes(self) -> int:
         return int(self.values.get("attachment_max_bytes") or DEFAULT_ATTACHMENT_MAX_BYTES)
 
+    def table(self, name: str) -> dict[str, object]:
+        """A table of :data:`TABLES` as nested dicts of ``(value, source)``:
+        ``{"default": ("10y", "/etc/ilog/config.toml"), "templates": {"CALL": ("2y", ...)}}``."""
+        found: dict[str, object] = {}
+        prefix = f"{name}."
+        for dotted, value in self.values.items():
+            if not dotted.startswith(prefix) or value is None:
+                continue
+            key, _, code = dotted[len(prefix):].partition(".")
+            pair = (value, self.sources.get(dotted, "default"))
+            if code:
+                found.setdefault(key, {})[code] = pair  # type: ignore[index]
+            else:
+                found[key] = pair
+        return found
+
+    def table_names(self) -> list[str]:
+        """The dotted names of every table setting that has a value, in order (``config show``)."""
+        return sorted(n for n, v in self.values.items() if "." in n and v is not None)
+
 
 def _read_toml(path: Path) -> dict:
     try:
@@ -133,11 +168,42 @@ def _read_toml(path: Path) -> dict:
         parsed = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadValue(f"cannot read config file {path}: {exc}") from None
-    unknown = sorted(set(parsed) - set(SETTINGS))
+    unknown = sorted(set(parsed) - set(SETTINGS) - set(TABLES))
     if unknown:
         raise BadValue(f"config file {path}: unknown setting {unknown[0]!r} "
-                       f"(known: {', '.join(SETTINGS)})")
-    return {name: _check_value(name, value, f"config file {path}") for name, value in parsed.items()}
+                       f"(known: {', '.join([*SETTINGS, *TABLES])})")
+    found: dict[str, object] = {}
+    for name, value in parsed.items():
+        if name in TABLES:
+            found.update(_flat_table(name, value, f"config file {path}"))
+        else:
+            found[name] = _check_value(name, value, f"config file {path}")
+    return found
+
+
+def _flat_table(name: str, value: object, where: str) -> dict[str, str]:
+    """A table of :data:`TABLES` as dotted settings (``retention.templates.CALL``), its shape checked."""
+    if not isinstance(value, dict):
+        raise BadValue(f"{where}: {name} must be a table ([{name}]), not {value!r}")
+    keys = TABLES[name]
+    flat: dict[str, str] = {}
+    for key, item in value.items():
+        kind = keys.get(key)
+        if kind is None:
+            raise BadValue(f"{where}: unknown setting {f'{name}.{key}'!r} (known: "
+                           f"{', '.join(f'{name}.{k}' for k in keys)})")
+        if kind is dict:
+            if not isinstance(item, dict):
+                raise BadValue(f"{where}: {name}.{key} must be a table ([{name}.{key}]), not {item!r}")
+            for code, text in item.items():
+                if not isinstance(text, str):
+                    raise BadValue(f"{where}: {name}.{key}.{code} must be a string, not {text!r}")
+                flat[f"{name}.{key}.{code}"] = text
+        elif not isinstance(item, str):
+            raise BadValue(f"{where}: {name}.{key} must be a string, not {item!r}")
+        else:
+            flat[f"{name}.{key}"] = item
+    return flat
 
 
 #: number settings where 0 means "no limit"

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     )
     from .plugins.host import PluginHost
     from .services.context import ServiceContext
+    from .services.privacy import Privacy
     from .services.transfer import Transfer
     from .store.database import Database
     from .store.unit import UnitOfWork
@@ -97,7 +98,8 @@ class _Guarded:
 
 class Logbook:
     """The interaction log: recording, reading, changing and purging entries, and the books of
-    contacts, templates and segments (``logbook.contacts``, ``.templates``, ``.segments``).
+    contacts, templates and segments (``logbook.contacts``, ``.templates``, ``.segments``),
+    imports and exports (``.transfer``) and privacy (``.privacy``).
 
     Every method raises only :class:`ilog.IlogError` subclasses."""
 
@@ -121,6 +123,14 @@ class Logbook:
         from .services.transfer import Transfer
 
         return _Guarded(Transfer(self.ctx, self.contacts._service, self.entries))  # type: ignore[return-value]
+
+    @cached_property
+    def privacy(self) -> "Privacy":
+        """A contact's data, erasure and anonymization, erasure records and the retention
+        policy (loaded on first use, like :attr:`transfer`)."""
+        from .services.privacy import Privacy
+
+        return Privacy(self.ctx, self.entries)
 
     @property
     def db(self) -> "Database":

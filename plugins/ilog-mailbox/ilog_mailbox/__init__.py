@@ -8,14 +8,17 @@ rules are in the README):
 - neither side one of your own addresses: not ours, skipped and counted;
 - a message the log refuses (or that cannot be read) fails alone: it is named on stderr,
   remembered in a state file and skipped by later runs unless ``--retry-failed``; the
-  run exits 1.
+  run exits 1;
+- when ``ilog contact erase`` erases a contact, the ``contact_erased`` hook forgets the
+  failed messages remembered for it.
 
 This file is the plugin's whole contact with ilog: the hook, the command's glue and
 :class:`IlogLog`, which records through the Logbook. Everything else (reading mailboxes,
 headers, dates, direction, the state file, the import loop) is :mod:`ilog_mailbox.core`,
 which imports no ilog. The ilog names used here::
 
-    ilog.hookimpl, ilog.IlogError, ilog.BadValue, ilog.Refused, ilog.DatabaseError
+    ilog.hookimpl (register_commands, contact_erased), ilog.IlogError, ilog.BadValue, ilog.Refused,
+    ilog.DatabaseError
     ilog.say, ilog.logbook_for(ctx)
     ilog.config.user_config_path(), ilog.config.default_database_path()
     logbook.contacts.by_email(address)[0].no
@@ -112,6 +115,19 @@ def register_commands(app: "typer.Typer") -> None:
             raise typer.Exit(1)
 
     app.add_typer(mailbox_app)
+
+
+@ilog.hookimpl
+def contact_erased(contact_no: str) -> None:
+    """Forget the failed messages remembered for a contact ilog erased (every mailbox's state file)."""
+    from ilog.config import default_database_path
+
+    from . import core
+
+    dropped = core.forget_contact(default_database_path().parent / "mailbox", contact_no)
+    if dropped:
+        ilog.say(f"ilog: mailbox: forgot {dropped} failed message{'s' if dropped > 1 else ''} "
+                 f"remembered for contact {contact_no}")
 
 
 def _settings(path: Path) -> dict[str, Any]:

@@ -582,17 +582,19 @@ class FailedState:
     """The messages of one mailbox that failed, remembered between runs.
 
     Keyed by :attr:`RawMessage.ident`; each entry keeps where the message was, its
-    Message-ID, the reason, and when it first and last failed. :meth:`save` writes the
-    file atomically (a temporary file in the same folder, then a rename), mode 0600, and
-    removes it when nothing is remembered.
+    Message-ID, the reason, when it first and last failed, and the contacts it was for
+    (``contacts``: known when the log refused its entries, empty when it could not be read),
+    so that :func:`forget_contact` can drop what concerns an erased contact. :meth:`save`
+    writes the file atomically (a temporary file in the same folder, then a rename), mode
+    0600, and removes it when nothing is remembered.
     """
 
     VERSION = 1
 
-    def __init__(self, path: Path, mailbox: Path, entries: dict[str, dict[str, str]] | None = None):
+    def __init__(self, path: Path, mailbox: Path, entries: dict[str, dict[str, Any]] | None = None):
         self.path = Path(path)
         self.mailbox = str(Path(mailbox).resolve())
-        self.entries: dict[str, dict[str, str]] = dict(entries or {})
+        self.entries: dict[str, dict[str, Any]] = dict(entries or {})
         self.changed = False
 
     @classmethod
@@ -619,12 +621,24 @@ class FailedState:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def record(self, ident: str, where: str, message_id: str, reason: str, at: datetime) -> None:
+    def record(self, ident: str, where: str, message_id: str, reason: str, at: datetime,
+               contacts: Iterable[str] = ()) -> None:
         stamp = at.isoformat(timespec="seconds")
         first = self.entries.get(ident, {}).get("first_failed", stamp)
         self.entries[ident] = {"where": where, "message_id": message_id, "reason": reason,
-                               "first_failed": first, "last_failed": stamp}
+                               "first_failed": first, "last_failed": stamp, "contacts": sorted(set(contacts))}
         self.changed = True
+
+    def concerns(self, ident: str, contact_no: str) -> bool:
+        """Whether a remembered failure is about this contact: it names the contact among those
+        the message was for, or (a failure remembered before ``contacts`` were kept) its
+        reason or Message-ID mentions the number. Forgetting one too many only means the
+        message is tried again."""
+        entry = self.entries.get(ident, {})
+        if "contacts" in entry:
+            return contact_no in entry["contacts"]
+        token = re.compile(rf"(?<![\w-]){re.escape(contact_no)}(?![\w-])", re.I)
+        return bool(token.search(str(entry.get("reason", ""))) or token.search(str(entry.get("message_id", ""))))
 
     def forget(self, ident: str) -> None:
         if self.entries.pop(ident, None) is not None:
@@ -667,6 +681,26 @@ class FailedState:
                 pass
             raise
         self.changed = False
+
+
+def forget_contact(state_dir: Path, contact_no: str) -> int:
+    """Drop every remembered failure that concerns a contact (it was erased from the log),
+    in every state file of ``state_dir``; returns how many were dropped. A file left with
+    nothing is removed; one that cannot be read is left as it is."""
+    import json
+
+    dropped = 0
+    for path in sorted(Path(state_dir).glob("failed-*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            state = FailedState(path, Path(data["mailbox"]), data["failed"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        for ident in [i for i in state.entries if state.concerns(i, contact_no)]:
+            state.forget(ident)
+            dropped += 1
+        state.save()
+    return dropped
 
 
 # -- the import ------------------------------------------------------------------------
@@ -749,6 +783,7 @@ class _Pending:
     prepared: list[Any]
     date_source: str
     moment: datetime
+    contacts: list[str]
 
 
 def run_import(
@@ -781,11 +816,11 @@ def run_import(
     keys: set[str] = set()
     seen: set[str] = set()
 
-    def fail(message: RawMessage, message_id: str, reason: str) -> None:
+    def fail(message: RawMessage, message_id: str, reason: str, contacts: Iterable[str] = ()) -> None:
         report.failed += 1
         tell(f"failed: {describe(message, message_id)}: {reason}")
         if failed is not None and not dry_run:
-            failed.record(message.ident, message.where, message_id, reason, now)
+            failed.record(message.ident, message.where, message_id, reason, now, contacts)
 
     def settle(message: RawMessage) -> None:
         if failed is not None and not dry_run:
@@ -815,7 +850,7 @@ def run_import(
                         outcomes.append(exc)
         for item, outcome in zip(items, outcomes):
             if isinstance(outcome, MessageRefused):
-                fail(item.message, item.headers.message_id, str(outcome))
+                fail(item.message, item.headers.message_id, str(outcome), item.contacts)
                 continue
             settle(item.message)
             new = [no for no, created in outcome if created]
@@ -882,10 +917,10 @@ def run_import(
             try:
                 prepared = log.prepare(entries)
             except MessageRefused as exc:
-                fail(message, headers.message_id, str(exc))
+                fail(message, headers.message_id, str(exc), [e.contact_no for e in entries])
                 continue
             keys.update(e.key for e in entries)
-            pending.append(_Pending(message, headers, prepared, date_source, moment))
+            pending.append(_Pending(message, headers, prepared, date_source, moment, [e.contact_no for e in entries]))
             pending_entries += len(prepared)
             if pending_entries >= chunk:
                 flush()

@@ -94,7 +94,7 @@ def entries():
 def test_the_plugin_is_installed_with_its_entry_point(db_url):
     rows = json.loads(ilog("plugins", "-f", "json").stdout)
     assert [(r["name"], r["source"], r["version"], r["hooks"]) for r in rows] == [
-        ("mailbox", "entry point", "0.2.0", ["register_commands"])]
+        ("mailbox", "entry point", "0.2.0", ["contact_erased", "register_commands"])]
 
 
 def test_import_mbox_inbound_and_outbound(world, mbox_file):
@@ -389,6 +389,27 @@ def test_a_failed_message_is_reported_remembered_and_skipped(world, env, tmp_pat
     assert fixed.stdout.split() == ["3"] and "1 logged, 2 already logged" in fixed.stderr
     assert by_subject()["REJECT this one"]["contact_no"] == "P2"
     assert not states[0].exists()
+
+
+def test_erasing_a_contact_forgets_the_failed_messages_remembered_for_it(world, env, tmp_path, monkeypatch,
+                                                                          veto_plugins):
+    path, where = reject_mailbox(tmp_path, "mbox")
+    monkeypatch.setenv("ILOG_LOAD_PLUGINS", "mailbox,policy")
+    assert ilog_with(veto_plugins, "mailbox", "import", path, "-a", OWN).exit_code == 1
+    state = next((env / "mailbox").glob("failed-*.json"))
+    assert [v["contacts"] for v in json.loads(state.read_text())["failed"].values()] == [["P2"]]
+    monkeypatch.setenv("ILOG_LOAD_PLUGINS", "mailbox")
+    # another contact's erasure leaves it
+    run = ilog("contact", "erase", "P1", "--yes")
+    assert "forgot" not in run.stderr and state.exists()
+    # the contact's own: forgotten, after the erasure committed
+    run = ilog("contact", "erase", "P2", "--yes")
+    assert "ilog: mailbox: forgot 1 failed message remembered for contact P2" in run.stderr
+    assert not state.exists()
+    assert [e["contact_no"] for e in entries()] == []  # P1's and P2's entries went with them
+    # the next run judges the message again: nobody has the address now
+    again = ilog("mailbox", "import", path, "-a", OWN, ok=False)
+    assert again.exit_code == 0 and "0 failed" in again.stderr and "skipped" not in again.stderr
 
 
 def test_dry_run_reports_failures_but_remembers_nothing(world, env, tmp_path, monkeypatch, veto_plugins):

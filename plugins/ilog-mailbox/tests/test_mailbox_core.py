@@ -223,7 +223,8 @@ def test_state_file_is_written_atomically_with_mode_0600(tmp_path):
     data = json.loads(path.read_text())
     assert data["mailbox"] == str(box.resolve())
     assert data["failed"]["sha256:1"] == {"where": "byte 0", "message_id": "m1@x", "reason": "vetoed",
-                                          "first_failed": at.isoformat(), "last_failed": at.isoformat()}
+                                          "first_failed": at.isoformat(), "last_failed": at.isoformat(),
+                                          "contacts": []}
     again, _ = FailedState.load(path, box)
     assert "sha256:1" in again
     again.record("sha256:1", "byte 9", "m1@x", "vetoed again", at + timedelta(days=1))
@@ -231,6 +232,34 @@ def test_state_file_is_written_atomically_with_mode_0600(tmp_path):
     again.forget("sha256:1")
     again.save()
     assert not path.exists()
+
+
+def test_forgetting_a_contact_drops_its_failures_in_every_state_file_and_nothing_else(tmp_path):
+    at = datetime(2026, 3, 3, tzinfo=UTC)
+    folder = tmp_path / "state"
+    one, _ = FailedState.load(core.state_path(folder, tmp_path / "a.mbox"), tmp_path / "a.mbox")
+    one.record("sha256:1", "byte 0", "m1@x", "plugin policy: vetoed", at, ["P1"])
+    one.record("sha256:2", "byte 9", "m2@x", "plugin policy: vetoed", at, ["P1", "P2"])
+    one.record("sha256:3", "byte 19", "m3@x", "plugin policy: vetoed", at, ["P2"])
+    one.record("sha256:4", "byte 29", "", "cannot read the message: ValueError: x", at)
+    one.save()
+    two, _ = FailedState.load(core.state_path(folder, tmp_path / "b.mbox"), tmp_path / "b.mbox")
+    two.record("sha256:5", "byte 0", "m5@x", "vetoed", at, ["P1"])
+    two.save()
+    # a failure remembered before contacts were kept: matched by the number in its reason
+    legacy = json.loads(one.path.read_text())
+    legacy["failed"]["sha256:6"] = {"where": "byte 39", "message_id": "m6@x", "reason": "no mail to P1 may go",
+                                    "first_failed": at.isoformat(), "last_failed": at.isoformat()}
+    legacy["failed"]["sha256:7"] = {"where": "byte 49", "message_id": "m7@x", "reason": "no mail to P12 may go",
+                                    "first_failed": at.isoformat(), "last_failed": at.isoformat()}
+    one.path.write_text(json.dumps(legacy))
+
+    assert core.forget_contact(folder, "P1") == 4
+    left = json.loads(one.path.read_text())["failed"]
+    assert sorted(left) == ["sha256:3", "sha256:4", "sha256:7"]
+    assert not two.path.exists()  # nothing left in it: the file goes
+    assert core.forget_contact(folder, "P1") == 0
+    assert core.forget_contact(tmp_path / "no-such-folder", "P1") == 0
 
 
 def test_unreadable_state_file_starts_afresh(tmp_path):
@@ -306,7 +335,7 @@ def test_a_refused_message_fails_alone_and_is_remembered(tmp_path):
     assert (report.logged, report.failed) == (2, 1)
     assert lines == ["failed: byte 100 (Message-ID <b@p>): plugin policy: vetoed"]
     remembered = json.loads((tmp_path / "state.json").read_text())["failed"]
-    assert [v["message_id"] for v in remembered.values()] == ["b@p"]
+    assert [(v["message_id"], v["contacts"]) for v in remembered.values()] == [("b@p", ["P2"])]
     # the next run skips it, and says so with --verbose
     notes: list[str] = []
     log = FakeLog(CONTACTS, logged={"mailbox:P2:a@p", "mailbox:P2:c@p"})

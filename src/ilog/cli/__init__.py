@@ -143,9 +143,9 @@ def build_app(host: "PluginHost | None" = None) -> typer.Typer:
         ctx.obj = State(host, settings, create=ctx.invoked_subcommand == "init")
         ctx.call_on_close(ctx.obj.close)
 
-    from . import activities, contacts, events, interactions, log, maintenance, segments, teams, templates
+    from . import activities, contacts, events, interactions, log, maintenance, privacy, segments, teams, templates
 
-    for module in (maintenance, contacts, templates, interactions, log, events, activities, segments, teams):
+    for module in (maintenance, contacts, templates, interactions, log, events, activities, segments, teams, privacy):
         module.register(app)
     if host is not None:
         _register_plugin_commands(app, host)

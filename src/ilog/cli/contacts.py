@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 
 import sys
+from pathlib import Path
 from typing import Any
 
-from .context import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
-from .render import render, render_record
+from .context import DryRunOpt, FormatOpt, YesOpt, confirm, plural, say, state
+from .render import render, render_bundle, render_record
 
 #: row errors printed on stderr before the rest are only counted (the error file has them all)
 SHOWN_ERRORS = 100
@@ -154,6 +155,67 @@ def remove(
     confirm(f"remove contact {contact.no} ({contact.name})", yes=yes)
     contacts.remove(no)
     say(f"ilog: removed contact {contact.no} ({contact.name})")
+
+
+@contact_app.command("data")
+def data(
+    ctx: typer.Context,
+    no: Annotated[str, typer.Argument(help="Contact number.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="A folder to write contact.json and attachments/ into, or a .zip file (default: JSON on stdout, files embedded).")] = None,
+) -> None:
+    """Write everything ilog holds about a contact as one JSON document, with its attachments.
+
+    The contact, its entries in every state with their comments, attachments, segment
+    lines, the logged segments and idempotency keys of its entries (a person's right of
+    access and to data portability).
+
+    Example: ilog contact data CT000007 --out CT000007.zip
+    """
+    found = state(ctx).logbook.privacy.contact_data(no, embed=out is None)
+    render_bundle(found.document, found.files, out, name="contact.json")
+    if out is not None:
+        say(f"ilog: wrote the data of contact {found.document['contact']['no']} to {out} "
+            f"({plural(len(found.document['entries']), 'entry')}, {plural(len(found.files), 'attachment')})")
+
+
+@contact_app.command("erase")
+def erase(
+    ctx: typer.Context,
+    no: Annotated[str, typer.Argument(help="Contact number.")],
+    anonymize: Annotated[bool, typer.Option("--anonymize", help="Keep its entries for statistics, without personal data, under contact ERASED.")] = False,
+    with_persons: Annotated[bool, typer.Option("--with-persons", help="A company: erase its persons too.")] = False,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Erase a contact and everything ilog holds about it (right to erasure). Cron-safe.
+
+    Deletes the contact, its entries in any state, their comments and idempotency keys, the
+    attachments nothing else uses, and its segment lines; logged segments keep their counts.
+    --anonymize keeps the entries without contact, subject, comments, attachment or document
+    numbers. Leaves a record without personal data (ilog erasures).
+
+    Example: ilog contact erase CT000007 --dry-run
+
+    Example: ilog contact erase CT000002 --with-persons --anonymize --yes
+    """
+    from .privacy import describe_counts, erasure_record
+
+    privacy = state(ctx).logbook.privacy
+    plan = privacy.erase(no, anonymize=anonymize, with_persons=with_persons, dry_run=True)
+    verb = "anonymize" if anonymize else "erase"
+    what = f"contact {plan.contact_no}" + (f" and its {plural(len(plan.contacts) - 1, 'person')}"
+                                            if len(plan.contacts) > 1 else "")
+    if dry_run:
+        render_record(erasure_record(plan), fmt)
+        say(f"ilog: would {verb} {what}: {describe_counts(plan.counts)}")
+        return
+    confirm(f"{verb} {what} ({describe_counts(plan.counts)}); this cannot be undone", yes=yes)
+    result = privacy.erase(no, anonymize=anonymize, with_persons=with_persons)
+    render_record(erasure_record(result), fmt)
+    say(f"ilog: {verb}d {what}: {describe_counts(result.counts)}")
+    if result.resumed:
+        say(f"ilog: also finished {plural(len(result.resumed), 'erasure')} that an earlier run left in progress")
 
 
 def _progress_bar():

@@ -104,6 +104,8 @@ def config_show(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
         if name == "database_url" and value:
             value = mask_url(str(value))
         rows.append({"setting": name, "value": value, "source": settings.sources.get(name)})
+    for name in settings.table_names():  # retention.default, retention.templates.CALL, ...
+        rows.append({"setting": name, "value": settings.get(name), "source": settings.sources.get(name)})
     if fmt == "table":  # one line a setting, nothing cut short: sources are paths, URLs are long
         render_record({r["setting"]: f"{'' if r['value'] is None else r['value']}  ({r['source']})" for r in rows})
         return

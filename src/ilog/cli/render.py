@@ -16,7 +16,10 @@ import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class Format(str, enum.Enum):
@@ -89,6 +92,8 @@ def _cell(value: Any) -> str:
         if any(isinstance(v, (dict, list)) for v in value):  # records in a cell (comment lines): JSON
             return json.dumps(value, ensure_ascii=False)
         return ", ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -194,6 +199,61 @@ def render_record(
         out.write(json.dumps({k: plain(record.get(k)) for k in keys}, ensure_ascii=False, indent=2) + "\n")
     else:
         render([record], fmt, keys, stream=out)
+
+
+def render_bundle(document: Mapping[str, Any], files: Mapping[str, bytes], out: "Path | None",
+                  *, name: str = "document.json") -> list[str]:
+    """Write a JSON document with the files it names by relative path (``attachments/1-a.pdf``).
+
+    ``out`` None: the document on stdout (files must be embedded in it, none given here).
+    ``out`` ending in ``.zip``: a zip file holding ``name`` and the files. Otherwise ``out`` is
+    a folder (made if missing) to write ``name`` and the files into. What is written is
+    readable by its owner only: it is someone's personal data. Returns the paths written.
+    """
+    import os
+    from pathlib import Path, PurePosixPath
+
+    from ..errors import IlogError
+
+    text = json.dumps(plain(document), ensure_ascii=False, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return []
+    for relative in files:  # the service names them; never let one climb out of ``out``
+        parts = PurePosixPath(relative).parts
+        if not parts or PurePosixPath(relative).is_absolute() or ".." in parts:
+            raise IlogError(f"refusing to write {relative!r} outside {out}")
+
+    def private(path: Path, data: bytes) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(path, 0o600)
+
+    out = Path(out)
+    try:
+        if out.suffix.lower() == ".zip":
+            import io
+            import zipfile
+
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(name, text)
+                for relative, content in files.items():
+                    archive.writestr(relative, content)
+            private(out, buffer.getvalue())
+            return [str(out)]
+        out.mkdir(parents=True, exist_ok=True, mode=0o700)
+        written = [out / name]
+        private(out / name, text.encode("utf-8"))
+        for relative, content in files.items():
+            target = out.joinpath(*PurePosixPath(relative).parts)
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private(target, content)
+            written.append(target)
+        return [str(p) for p in written]
+    except OSError as exc:
+        raise IlogError(f"cannot write {getattr(exc, 'filename', None) or out}: {exc.strerror or exc}") from None
 
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"

@@ -322,10 +322,29 @@ class ErasureBase(Record):
     mode: Choice(("delete", "anonymize"), 10)  # type: ignore[valid-type]
     #: JSON: how many rows of each kind were erased
     counts: str
+    #: the contact being erased while the erasure is under way; emptied when it finishes (v4)
+    contact_no: OptCode = None
 
 
 class Erasure(ErasureBase):
-    """The record an erasure leaves: when, who ran it, how much, the contact number hashed."""
+    """The record an erasure leaves: when, who ran it, how much, the contact number hashed.
+
+    While an erasure is under way (a long one runs in many short transactions) ``state`` is
+    ``in progress`` and ``contact_no`` names the contact; once it is ``done``, nothing in the
+    record names it.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        import json
+
+        record = super().to_dict()
+        record["counts"] = json.loads(self.counts or "{}")
+        record["state"] = "in progress" if self.contact_no else "done"
+        return record
+
+
+#: output keys of an erasure record, in order
+ERASURE_FIELDS = ("id", "erased_at", "erased_by", "mode", "state", "contact_hash", "counts", "contact_no")
 
 
 # -- segments ------------------------------------------------------------------------------------

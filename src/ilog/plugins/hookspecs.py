@@ -12,7 +12,7 @@ Rules every hook shares:
   names the plugin and the reason, exit status 1, nothing is written. For a segment or a
   batch that is the whole segment.
 - A hook that raises *after* the commit (``interaction_saved``, ``interaction_cancelled``,
-  ``interaction_restored``, ``interactions_purged``) cannot undo it: its error becomes a
+  ``interaction_restored``, ``interactions_purged``, ``contact_erased``) cannot undo it: its error becomes a
   warning on stderr naming the plugin, the other plugins still run, and the exit status
   stays 0 (an ERP script that saw a failure would retry and record twice). On the
   command line they run after the command has printed (and flushed) what it saved, each
@@ -198,9 +198,11 @@ def interaction_restored(interaction: "Interaction", logbook: "Logbook") -> None
 
 @hookspec
 def interactions_purged(interactions: "list[Interaction]", logbook: "Logbook") -> None:
-    """React to cancelled entries deleted by ``ilog purge-cancelled`` (archive them, say).
+    """React to entries deleted by ``ilog purge-cancelled`` or ``ilog retention apply`` (archive them, say).
 
-    Called after each purge batch committed, with the snapshots taken before the delete.
+    Called after each batch of the purge or of the retention policy committed, with the
+    snapshots taken before the delete (``ilog contact erase`` does not call it: see
+    ``contact_erased``).
 
     :param interactions: read-only snapshots of the deleted entries.
     :param logbook: the service.
@@ -211,9 +213,32 @@ def interactions_purged(interactions: "list[Interaction]", logbook: "Logbook") -
     """
 
 
+@hookspec
+def contact_erased(contact_no: str, counts: "dict[str, int]", logbook: "Logbook") -> None:
+    """Erase this plugin's own copies of a contact's data (caches, state files, archives).
+
+    Called once per contact ``ilog contact erase`` erased (or anonymized), after the
+    transaction that finished its erasure committed: the contact and its entries are gone
+    from the log (with ``--with-persons``, once for each person, then for the company). An
+    erasure interrupted and finished by a later run is told then, by that run.
+
+    :param contact_no: the number of the erased contact (nothing in the log keeps it now:
+        the erasure record holds only its hash).
+    :param counts: how many rows of each kind were erased, by kind: ``contacts``,
+        ``entries`` (or ``entries_anonymized``), ``comments``, ``attachments``,
+        ``segment_lines``, ``idempotency_keys``, ``document_occurrences``,
+        ``company_links_removed``; kinds with none are left out.
+    :param logbook: the service (the contact can no longer be read through it).
+    :return: ignored.
+
+    An exception becomes a warning on stderr naming the plugin; the contact stays erased
+    and the exit status stays 0.
+    """
+
+
 #: hooks whose failure cannot undo anything: errors become warnings
 AFTER_COMMIT_HOOKS = frozenset(
-    {"interaction_saved", "interaction_cancelled", "interaction_restored", "interactions_purged"}
+    {"interaction_saved", "interaction_cancelled", "interaction_restored", "interactions_purged", "contact_erased"}
 )
 
 

@@ -31,6 +31,8 @@ class ServiceContext:
     user: str
     warn: Callable[[str], None] = stderr_warning
     attachment_max_bytes: int = DEFAULT_ATTACHMENT_MAX_BYTES
+    #: the ``[retention]`` settings as :meth:`ilog.config.Settings.table` gives them
+    retention: dict[str, Any] = field(default_factory=dict)
     #: the read-only view of the logbook hooks receive (set by the logbook that owns this context)
     view: Any = field(default=None, repr=False)
 

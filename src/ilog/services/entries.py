@@ -41,6 +41,30 @@ PURGE_TRANSACTION_S = 0.02
 _FIELDS = frozenset(Interaction.model_fields)
 
 
+def in_batches(step: Callable[[int], int], batch_size: int = 5000) -> int:
+    """Run ``step(size)`` until it handles fewer than ``size`` rows; returns the rows handled.
+
+    Each step is one short write transaction of its own (the purge, retention, an erasure):
+    sizes start at 500 and adapt so that each transaction holds the write lock about
+    :data:`PURGE_TRANSACTION_S` (a print hook waiting for the lock waits that long at worst,
+    on a fast disk or a slow one), never more than ``batch_size`` rows, and the lock is left
+    free for a moment between steps. An interrupted run leaves whole steps done.
+    """
+    total = 0
+    size = min(batch_size, 500)
+    while True:
+        started = time.perf_counter()
+        done = step(size)
+        total += done
+        if done < size:
+            return total
+        elapsed = max(time.perf_counter() - started, 1e-4)
+        size = min(batch_size, max(50, int(size * min(2.0, PURGE_TRANSACTION_S / elapsed))))
+        # leave the lock free for a moment: SQLite's busy handler sleeps 1, 2, 5, 10, 15...
+        # ms, and a writer that wakes while the next batch holds the lock sleeps longer
+        time.sleep(min(PURGE_TRANSACTION_S, elapsed))
+
+
 class Entries:
     """Recording, reading and changing interaction log entries."""
 
@@ -414,8 +438,8 @@ class Entries:
                         batch_size: int = 5000) -> int:
         """Delete cancelled entries dated before ``before``; never any other entry.
 
-        Deletes in batches, each its own short transaction, so print hooks writing at the
-        same time wait milliseconds, not seconds; an interrupted purge is simply run again.
+        Deletes in batches (:meth:`delete_in_batches`), so print hooks writing at the same
+        time wait milliseconds, not seconds; an interrupted purge is simply run again.
         Idempotency keys stay (a reprint of a purged document records nothing new).
         """
         flt = self.filter_of(flt).but(cancelled="only", postponed="include", date_to=None, limit=None,
@@ -424,39 +448,35 @@ class Entries:
             self.check_names(uow, flt)
             if dry_run:
                 return uow.entries.purgeable(flt, before)
-        done = [0]  # what committed batches deleted, for the message of an interrupt
-        try:
-            return self._purge(flt, before, batch_size, done)
-        except KeyboardInterrupt:
-            raise Interrupted(f"interrupted: {done[0]:,} cancelled entries purged, the rest not; run the same "
-                              "command again to finish") from None
+        return self.delete_in_batches(
+            lambda uow, size, snapshots: uow.entries.purge_batch(flt, before, size, snapshots=snapshots), batch_size,
+            what="cancelled entries purged")
 
-    def _purge(self, flt: LogFilter, before: datetime, batch_size: int, done: list[int]) -> int:
-        total = 0
+    def delete_in_batches(self, batch: Callable[["UnitOfWork", int, bool], list[Any]], batch_size: int = 5000, *,
+                          what: str = "entries deleted") -> int:
+        """The one bulk delete of entries (``purge-cancelled``, ``retention apply``): ``batch(uow,
+        size, snapshots)`` deletes up to ``size`` entries in the write unit it is given and
+        returns them (snapshots taken before the delete when ``snapshots``, else their
+        numbers); ``interactions_purged`` is told after each batch commits. Returns how many
+        were deleted. A Ctrl-C says how many committed batches deleted (``what``)."""
         plugins = self.ctx.plugins
         snapshots = plugins.has("interactions_purged")
-        # each transaction aims at PURGE_TRANSACTION_S: a writer waiting for the lock (a print
-        # hook) waits that long at worst, on a fast disk or a slow one
-        size = min(batch_size, 500)
-        while True:
-            started = time.perf_counter()
+        done = [0]  # what committed batches deleted, for the message of an interrupt
+
+        def step(size: int) -> int:
             with self.ctx.db.unit(write=True) as uow:
-                deleted = uow.entries.purge_batch(flt, before, size, snapshots=snapshots)
-            if not deleted:
-                break
-            total += len(deleted)
-            done[0] = total
-            if snapshots:
+                deleted = batch(uow, size, snapshots)
+            done[0] += len(deleted)
+            if deleted and snapshots:
                 plugins.notify("interactions_purged", self.ctx.warn, interactions=[e.frozen() for e in deleted],
                                logbook=self.ctx.hooks_view())
-            if len(deleted) < size:
-                break
-            elapsed = max(time.perf_counter() - started, 1e-4)
-            size = min(batch_size, max(50, int(size * min(2.0, PURGE_TRANSACTION_S / elapsed))))
-            # leave the lock free for a moment: SQLite's busy handler sleeps 1, 2, 5, 10, 15...
-            # ms, and a writer that wakes while the next batch holds the lock sleeps longer
-            time.sleep(min(PURGE_TRANSACTION_S, elapsed))
-        return total
+            return len(deleted)
+
+        try:
+            return in_batches(step, batch_size)
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted: {done[0]:,} {what}, the rest not; run the same command again to "
+                              "finish") from None
 
     # -- postponed entries ---------------------------------------------------------------------------
 

@@ -79,6 +79,39 @@ def entry_clauses(flt: LogFilter) -> list[Any]:
     return clauses
 
 
+def _rule_conditions(cutoffs: list[tuple[str, str | None, datetime]]) -> list[tuple[int, Any]]:
+    """(index, condition) of each template and group rule, in order of precedence."""
+    conditions = []
+    for index, (scope, code, _) in enumerate(cutoffs):
+        if scope == "template":
+            conditions.append((index, T.c.template_code == code))
+        elif scope == "group":
+            conditions.append((index, T.c.group_code == code))
+    default = [index for index, (scope, _, _) in enumerate(cutoffs) if scope == "default"]
+    if default:
+        conditions.append((default[0], sa.true()))
+    return conditions
+
+
+def retention_cutoff(cutoffs: list[tuple[str, str | None, datetime]]) -> Any:
+    """Each entry's retention cut-off as SQL: the first rule that covers it, in order,
+    ``CASE WHEN template_code = 'CALL' THEN :c1 ... WHEN group_code = 'SALES' THEN :c2 ELSE
+    :default END``; NULL (kept) when no rule covers it. ``cutoffs`` are
+    (``template``/``group``/``default``, code, cut-off) in order of precedence."""
+    moment = T.c.occurred_at.type
+    return sa.case(*[(condition, sa.literal(cutoffs[index][2], type_=moment))
+                     for index, condition in _rule_conditions(cutoffs)], else_=sa.null())
+
+
+def retention_clauses(cutoffs: list[tuple[str, str | None, datetime]]) -> list[Any]:
+    """The entries a retention policy deletes now (none without a rule)."""
+    if not cutoffs:
+        return [sa.false()]
+    # the latest cut-off bounds the walk of the occurred_at index: no entry younger is read
+    latest = max(c for _, _, c in cutoffs)
+    return [T.c.occurred_at < latest, T.c.occurred_at < retention_cutoff(cutoffs)]
+
+
 def _order(flt: LogFilter) -> tuple[Any, ...]:
     """Newest first; open activities by due date, soonest first (those without one last)."""
     if flt.state == "open" and flt.newest_first:
@@ -161,28 +194,58 @@ class EntryStore:
         return bool(changed)
 
     def purge_batch(self, flt: LogFilter, before: datetime, size: int, *, snapshots: bool) -> list[Interaction | int]:
-        """Delete up to ``size`` cancelled entries dated before ``before`` (oldest first), with
-        their comment lines and the files only they used. Returns the deleted entries (as
-        snapshots taken before the delete when ``snapshots``, else their numbers)."""
-        clauses = [*entry_clauses(flt), T.c.occurred_at < before, T.c.cancelled.is_(True)]
+        """Delete up to ``size`` cancelled entries dated before ``before`` (oldest first)
+        (``ilog purge-cancelled``); see :meth:`delete_batch`."""
+        cancelled = T.c.cancelled.is_(True)
         # in the order of the (cancelled, occurred_at) index: no sort of every cancelled entry
+        return self.delete_batch([*entry_clauses(flt), T.c.occurred_at < before, cancelled], size,
+                                 snapshots=snapshots, recheck=[cancelled])
+
+    def retention_batch(self, cutoffs: list[tuple[str, str | None, datetime]], size: int, *,
+                        snapshots: bool) -> list[Interaction | int]:
+        """Delete up to ``size`` entries, in any state, older than their retention rule allows
+        (``ilog retention apply``; see :func:`retention_cutoff`) oldest first; see :meth:`delete_batch`."""
+        return self.delete_batch(retention_clauses(cutoffs), size, snapshots=snapshots)
+
+    def retention_counts(self, cutoffs: list[tuple[str, str | None, datetime]]) -> dict[int, int]:
+        """How many entries each rule (by its index in ``cutoffs``) would delete now."""
+        if not cutoffs:
+            return {}
+        rule = sa.case(*[(condition, sa.literal(index)) for index, condition in _rule_conditions(cutoffs)],
+                       else_=sa.null())
+        rows = sa.select(rule.label("rule"), T.c.occurred_at.label("occurred_at"),
+                         retention_cutoff(cutoffs).label("cutoff")).where(
+            T.c.occurred_at < max(c for _, _, c in cutoffs)).subquery()
+        counted = sa.select(rows.c.rule, sa.func.count()).where(rows.c.occurred_at < rows.c.cutoff).group_by(rows.c.rule)
+        return {int(index): int(n) for index, n in self.uow.execute(counted) if index is not None}
+
+    def delete_batch(self, clauses: list[Any], size: int, *, snapshots: bool,
+                     recheck: Iterable[Any] = ()) -> list[Interaction | int]:
+        """The one way entries are deleted in bulk (the purge, retention): up to ``size`` of the
+        entries ``clauses`` select, oldest first, with their comment lines and the files only
+        they used. ``recheck`` is repeated in the DELETE itself (a restore may have come in
+        between, on PostgreSQL). Returns the deleted entries: snapshots taken before the
+        delete when ``snapshots``, else their numbers. Idempotency keys and document
+        occurrences stay: a reprint of a deleted document records nothing new."""
         batch = sa.select(T.c.entry_no).where(*clauses).order_by(T.c.occurred_at).limit(size)
         if snapshots:
-            deleted: list[Any] = [to_interaction(r) for r in
-                                  self.uow.execute(sa.select(T).where(T.c.entry_no.in_(batch))).mappings()]
-            numbers = [e.entry_no for e in deleted]
+            before = {e.entry_no: e for e in (to_interaction(r) for r in
+                                               self.uow.execute(sa.select(T).where(T.c.entry_no.in_(batch))).mappings())}
+            numbers = list(before)
         else:
             numbers = list(self.uow.execute(batch).scalars())
-            deleted = list(numbers)
         if not numbers:
             return []
-        self.uow.execute(sa.delete(M).where(M.c.entry_no.in_(numbers)))
         attachment_ids = set(self.uow.execute(sa.select(T.c.attachment_id).where(
             T.c.entry_no.in_(numbers), T.c.attachment_id.is_not(None))).scalars())
-        # re-check cancelled in the DELETE itself: a restore may have come in between
-        self.uow.execute(sa.delete(T).where(T.c.entry_no.in_(numbers), T.c.cancelled.is_(True)))
+        deleted = set(self.uow.execute(sa.delete(T).where(T.c.entry_no.in_(numbers), *recheck)
+                                       .returning(T.c.entry_no)).scalars())
+        # ON DELETE CASCADE removed them already; this keeps that true without the constraint
+        self.uow.execute(sa.delete(M).where(M.c.entry_no.in_(sorted(deleted))))
         self.uow.attachments.delete_unreferenced(attachment_ids)
-        return deleted
+        if snapshots:
+            return [before[n] for n in numbers if n in deleted]
+        return [n for n in numbers if n in deleted]
 
     def attachment_id(self, entry_no: int) -> tuple[bool, int | None]:
         """(whether the entry exists, its attachment id)."""

@@ -124,6 +124,13 @@ def _v3(conn: Connection) -> None:
         table.create(conn)
 
 
+@step(4)
+def _v4(conn: Connection) -> None:
+    """Version 4: an erasure names its contact while it is under way (a long erasure runs in
+    many short transactions; the next run finishes it), and forgets it when it is done."""
+    conn.exec_driver_sql("ALTER TABLE erasure ADD COLUMN contact_no VARCHAR(30)")
+
+
 # -- the machinery ---------------------------------------------------------------------------
 
 

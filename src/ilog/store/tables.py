@@ -41,7 +41,7 @@ from ..domain.records import (
 )
 from .types import EntryNumber, UTCDateTime
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = SQLModel.metadata
 metadata.naming_convention = {

@@ -2,8 +2,8 @@
 
 A service opens a unit (``with ctx.db.unit(write=True) as uow:``) and reaches every table
 through its gateways: ``uow.contacts``, ``uow.templates``, ``uow.entries``,
-``uow.segments``... Two steps that must commit together take the same unit; nothing else
-is shared between operations, so a logbook can serve several threads at once.
+``uow.segments``, ``uow.privacy``... Two steps that must commit together take the same
+unit; nothing else is shared between operations, so a logbook can serve several threads at once.
 
 Reads in one unit see one snapshot, so a gateway may remember what it read for the unit's
 lifetime (:attr:`UnitOfWork.memo`): a batch of 500 events reads each template once.
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .database import Database
     from .entries import CommentStore, EntryStore, KeyStore, OccurrenceStore
     from .numbers import NumberSeries
+    from .privacy import PrivacyStore
     from .reports import ReportStore
     from .segments import SegmentStore
     from .teams import TeamStore
@@ -120,6 +121,12 @@ class UnitOfWork:
         from .reports import ReportStore
 
         return ReportStore(self)
+
+    @cached_property
+    def privacy(self) -> "PrivacyStore":
+        from .privacy import PrivacyStore
+
+        return PrivacyStore(self)
 
     @cached_property
     def transfer(self) -> "TransferStore":

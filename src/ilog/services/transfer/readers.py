@@ -248,7 +248,8 @@ class TextSource(Source):
         except UnicodeDecodeError:
             raise BadValue(f"{self.where(counter[0] + 1)}: not valid {self.encoding} text") from None
         finally:
-            text.detach()
+            if not self.stream.closed:  # a reader abandoned after the file was closed
+                text.detach()
 
     def close(self) -> None:
         self.stream.close()
