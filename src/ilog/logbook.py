@@ -152,6 +152,9 @@ class Logbook:
                  include_cancelled: bool = False) -> tuple["Contact", list[dict[str, Any]]]:
         return self.reports.timeline(contact_no, rollup=rollup, limit=limit, include_cancelled=include_cancelled)
 
+    def timeline_count(self, contact_no: str, *, rollup: bool = True, include_cancelled: bool = False) -> int:
+        return self.reports.timeline_count(contact_no, rollup=rollup, include_cancelled=include_cancelled)
+
     def stats(self, by: str, *, date_from: Any = None, date_to: Any = None, limit: int | None = None
               ) -> list[dict[str, Any]]:
         return self.reports.stats(by, date_from=date_from, date_to=date_to, limit=limit)
@@ -187,8 +190,13 @@ class Logbook:
         return self.entries.resume(entry_no, **overrides)
 
     def purge_cancelled(self, before: datetime, flt: "LogFilter | None" = None, *, dry_run: bool = False,
-                        batch_size: int = 5000) -> int:
-        return self.entries.purge_cancelled(before, flt, dry_run=dry_run, batch_size=batch_size)
+                        batch_size: int = 5000, progress: Any = None) -> int:
+        """Delete cancelled entries dated before ``before`` (``progress(done, total)`` told as it goes)."""
+        return self.entries.purge_cancelled(before, flt, dry_run=dry_run, batch_size=batch_size, progress=progress)
+
+    def purge_preview(self, before: datetime, flt: "LogFilter | None" = None) -> list["Interaction"]:
+        """The first (oldest) entries :meth:`purge_cancelled` would delete."""
+        return self.entries.purge_preview(before, flt)
 
 
 # -- what hooks see -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .context import FormatOpt, say, state
+from .context import FormatOpt, LimitOpt, footer, page_limit, say, state
 from .render import local_time, render, render_record
 from .interactions import print_result
 from .log import ENTRY_TABLE
@@ -33,7 +33,8 @@ def postponed(
     contact: Annotated[str | None, typer.Argument(help="Only this contact's.")] = None,
     mine: Annotated[bool, typer.Option("--mine", help="Only the current user's.")] = False,
     user_id: Annotated[str | None, typer.Option("--user", help="Only those saved by this user id.")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many.")] = None,
+    search: Annotated[str | None, typer.Option("--search", "-s", help="Text in the subject (any case).")] = None,
+    limit: LimitOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """List postponed interactions, waiting to be logged with ilog resume.
@@ -45,9 +46,10 @@ def postponed(
 
     logbook = state(ctx).logbook
     flt = values.validated(LogFilter, {"contact_no": contact, "user_id": logbook.user if mine else user_id,
-                                       "limit": limit, "postponed": "only"})
-    render((e.to_dict() for e in logbook.find(flt)), fmt, INTERACTION_FIELDS, table_columns=ENTRY_TABLE,
-           empty="ilog: no postponed interactions")
+                                       "text": search, "limit": page_limit(limit), "postponed": "only"})
+    shown = render((e.to_dict() for e in logbook.find(flt)), fmt, INTERACTION_FIELDS, table_columns=ENTRY_TABLE,
+                   empty="ilog: no postponed interactions")
+    footer(shown, flt.limit, lambda: logbook.count(flt.but(limit=None)), "postponed interaction")
 
 
 def resume(
@@ -89,7 +91,7 @@ def timeline(
     contact: Annotated[str, typer.Argument(help="Contact number (a company includes its persons).")],
     no_rollup: Annotated[bool, typer.Option("--no-rollup", help="For a company, only its own entries.")] = False,
     include_cancelled: Annotated[bool, typer.Option("--include-cancelled", help="Cancelled entries too.")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many entries.")] = None,
+    limit: LimitOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """A contact's history, newest first; a company's includes its persons' (named).
@@ -98,10 +100,16 @@ def timeline(
     """
     from ..store.reports import TIMELINE_FIELDS
 
-    contact_record, rows = state(ctx).logbook.timeline(contact, rollup=not no_rollup, limit=limit,
-                                                       include_cancelled=include_cancelled)
+    logbook = state(ctx).logbook
+    limit = page_limit(limit)
+    contact_record, rows = logbook.timeline(contact, rollup=not no_rollup, limit=limit,
+                                            include_cancelled=include_cancelled)
+
+    def total() -> int:
+        return logbook.timeline_count(contact_record.no, rollup=not no_rollup, include_cancelled=include_cancelled)
+
     if fmt != "table":
-        render(rows, fmt, TIMELINE_FIELDS)
+        footer(render(rows, fmt, TIMELINE_FIELDS), limit, total, "entry")
         return
     columns = list(TIMELINE_TABLE)
     if contact_record.type == "company" and not no_rollup:
@@ -114,7 +122,8 @@ def timeline(
         row["person"] = row["contact_name"] if row["contact_no"] != contact_record.no else ""
         if row["state"] == "open" and row["due_at"] is not None:
             row["state"] = f"open, due {local_time(row['due_at'], '%Y-%m-%d')}"
-    render(rows, fmt, columns, empty=f"ilog: no entries for {contact_record.no} ({contact_record.name})")
+    shown = render(rows, fmt, columns, empty=f"ilog: no entries for {contact_record.no} ({contact_record.name})")
+    footer(shown, limit, total, "entry")
 
 
 def stats(
@@ -122,7 +131,8 @@ def stats(
     by: Annotated[str, typer.Option("--by", help="template, group, contact, company, user or month.")] = "template",
     date_from: Annotated[str | None, typer.Option("--from", help="Entries on or after this date.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Entries on or before this date.")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many rows.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-l", min=0, help="At most this many rows (0: all, the "
+                                                                             "default).")] = None,
     chart: Annotated[bool, typer.Option("--chart", help="Draw a bar chart in the terminal.")] = False,
     measure: Annotated[str, typer.Option("--measure", help="What --chart draws: count, cost or duration.")] = "count",
     fmt: FormatOpt = "table",
@@ -136,10 +146,12 @@ def stats(
     from ..services.reports import stats_columns
     from .render import render_bar_chart
 
-    measure = values.choice(measure, "measure", ("count", "cost", "duration"))
+    from .help import MEASURES
+
+    measure = values.choice(measure, "measure", MEASURES)
     if chart and fmt != "table":
         raise BadValue("--chart draws for people: use it without --format")
-    rows = state(ctx).logbook.stats(by, date_from=date_from, date_to=date_to, limit=limit)
+    rows = state(ctx).logbook.stats(by, date_from=date_from, date_to=date_to, limit=limit or None)
     columns = stats_columns(by)
     key = columns[0]
     if chart:
@@ -156,13 +168,14 @@ def attachment_get(
     ctx: typer.Context,
     entry: Annotated[str, typer.Argument(metavar="ENTRY", help="Entry number.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write, or a directory to write the stored name in (default: stdout).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a file that is already there.")] = False,
 ) -> None:
-    """Write an entry's attached file back, byte for byte.
+    """Write an entry's attached file back, byte for byte (never over an existing file without --force).
 
     Example: ilog attachment get 42 --out ./invoices/
     """
+    from ..errors import BadValue, IlogError, Refused
     from ..services.attachments import safe_file_name
-    from ..errors import BadValue, IlogError
 
     found = state(ctx).logbook.attachment(entry)
     content = bytes(found["content"])
@@ -175,8 +188,13 @@ def attachment_get(
         stdout.buffer.flush()
         return
     target = out / safe_file_name(found["name"], f"attachment-{found['id']}") if out.is_dir() else out
+    if target.exists() and not force:
+        raise Refused(f"{target} already exists: give --force to overwrite it, or another --out")
     try:
-        target.write_bytes(content)
+        with target.open("wb" if force else "xb") as handle:
+            handle.write(content)
+    except FileExistsError:
+        raise Refused(f"{target} already exists: give --force to overwrite it, or another --out") from None
     except OSError as exc:
         raise IlogError(f"cannot write {target}: {exc.strerror}") from None
     say(f"ilog: wrote {target} ({len(content)} bytes)")

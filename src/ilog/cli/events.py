@@ -101,18 +101,22 @@ def record_batch(ctx: typer.Context, path: str, defaults: dict, fmt: str, quiet:
                         "(same idempotency key); nothing new")
             yield outcome
 
-    try:
-        outcomes = tally(state(ctx).logbook.iter_record_events(stream, defaults=defaults))
-        if fmt == "table":
-            write = sys.stdout.write
-            for outcome in outcomes:
-                if outcome.entry_no is not None:
-                    write(f"{outcome.entry_no}\n")
-        else:
-            render((o.to_dict() for o in outcomes), fmt, BATCH_COLUMNS)
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
+    from .progress import counting, progress
+
+    with progress("recording events", unit="events") as bar:
+        try:
+            outcomes = counting(tally(state(ctx).logbook.iter_record_events(stream, defaults=defaults)), bar,
+                                every=100)
+            if fmt == "table":
+                write = sys.stdout.write
+                for outcome in outcomes:
+                    if outcome.entry_no is not None:
+                        write(f"{outcome.entry_no}\n")
+            else:
+                render((o.to_dict() for o in outcomes), fmt, BATCH_COLUMNS)
+        finally:
+            if stream is not sys.stdin:
+                stream.close()
     if not quiet:
         say("ilog: " + ", ".join(f"{n} {what}" for what, n in counts.items() if n or what == "logged"))
     return 1 if counts["failed"] else 0

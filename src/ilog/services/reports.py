@@ -55,16 +55,31 @@ class Reports:
         """(the contact, its entries newest first). Postponed entries are not history yet."""
         no = values.code(contact_no, "contact number")
         with self.ctx.db.unit() as uow:
-            contact = uow.contacts.get(no)
-            if contact is None:
-                raise NotFound(f"unknown contact {no!r}")
-            rows = uow.reports.timeline(LogFilter(
-                contact_no=no, rollup=rollup and contact.type == "company",
-                cancelled="include" if include_cancelled else "exclude", limit=values.limit(limit) if limit else None))
+            contact = self._contact(uow, no)
+            rows = uow.reports.timeline(self._timeline(contact, rollup, include_cancelled).but(
+                limit=values.limit(limit) if limit else None))
         for row in rows:
             if row["cancelled"]:
                 row["state"] = "cancelled"
         return contact, rows
+
+    def timeline_count(self, contact_no: str, *, rollup: bool = True, include_cancelled: bool = False) -> int:
+        """How many entries :meth:`timeline` would list without a limit."""
+        no = values.code(contact_no, "contact number")
+        with self.ctx.db.unit() as uow:
+            return uow.entries.count(self._timeline(self._contact(uow, no), rollup, include_cancelled))
+
+    @staticmethod
+    def _contact(uow: Any, no: str) -> Contact:
+        contact = uow.contacts.get(no)
+        if contact is None:
+            raise NotFound(f"unknown contact {no!r}")
+        return contact
+
+    @staticmethod
+    def _timeline(contact: Contact, rollup: bool, include_cancelled: bool) -> LogFilter:
+        return LogFilter(contact_no=contact.no, rollup=rollup and contact.type == "company",
+                         cancelled="include" if include_cancelled else "exclude")
 
     def contact_overview(self, contact_no: str, *, documents: int = 5) -> dict[str, Any]:
         """A contact with its statistics and its most recent documents (a company's rolled up)."""
