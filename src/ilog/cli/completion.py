@@ -32,9 +32,9 @@ def completion(
     Contact numbers, template codes and segment numbers are completed from the database
     (--db or ILOG_DATABASE_URL).
 
-    Example: ilog completion bash > ~/.local/share/bash-completion/completions/ilog
+    Example: ilog completion fish > ~/.config/fish/completions/ilog.fish
 
-    Example: ilog completion zsh --install
+    Example: ilog completion bash --install
     """
     from ..domain import values
     from ..errors import BadValue

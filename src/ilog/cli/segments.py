@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from . import render as output
 from .context import (DryRunOpt, FormatOpt, LimitOpt, YesOpt, confirm, footer, page_limit, plural, preview, say,
                       state)
 from .progress import progress
@@ -279,7 +280,11 @@ def log(
 
         result = book.log(no, follow_up=follow_up, dry_run=dry_run, progress=update if bar is not None else None)
     if dry_run:
-        render((d.to_dict() for d in result.drafts), fmt, DRAFT_COLUMNS)
+        drafts = (d.to_dict() for d in result.drafts)
+        if fmt == "table" and output.on_terminal():  # a person: the first of them
+            preview(drafts, DRAFT_COLUMNS, None, count=result.entry_count, what="entry")
+        else:
+            render(drafts, fmt, DRAFT_COLUMNS)
         say(f"ilog: would log {plural(result.entry_count, 'entry')} from segment {result.segment_no}")
         return
     if fmt != "table":
