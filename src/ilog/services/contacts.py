@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..domain import dates, rules, values
-from ..domain.words import plural
 from ..domain.choices import CONTACT_TYPES
 from ..domain.records import CONTACT_EDITABLE, Contact, ContactBase
+from ..domain.words import plural
 from ..errors import AlreadyExists, BadValue, NotFound, Refused
 
 if TYPE_CHECKING:

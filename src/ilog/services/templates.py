@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..domain import dates, rules, values
-from ..domain.words import plural
 from ..domain.choices import BUILTIN_EVENTS
 from ..domain.records import TEMPLATE_EDITABLE, InteractionGroup, Template
+from ..domain.words import plural
 from ..errors import AlreadyExists, BadValue, NotFound, Refused
 from .attachments import read_file
 
