@@ -52,14 +52,15 @@ def test_company_rules(sample):
     assert sample("contact", "edit", "C1", "--type", "person").exit_code == 1  # has persons
     run = sample("contact", "add", "Dup", "--no", "C1")
     assert run.exit_code == 1 and "already exists" in run.stderr
-    assert sample("contact", "add", "Dup", "--no", "C1", "--exist-ok").exit_code == 0
+    assert sample("contact", "add", "Rossi SpA", "--no", "C1", "--exist-ok").exit_code == 0
+    assert sample("contact", "add", "Dup", "--no", "C1", "--exist-ok").exit_code == 1  # another name
 
 
 def test_contact_remove_refuses_with_entries_and_needs_yes(sample, snapshot):
     sample.ok("interact", "P3", "-t", "CALL")
     before = snapshot()
     run = sample("contact", "remove", "P3", "--yes")
-    assert run.exit_code == 1 and "log entries" in run.stderr
+    assert run.exit_code == 1 and "has 1 log entry:" in run.stderr
     assert sample("contact", "remove", "C1", "--yes").exit_code == 1  # has persons
     assert snapshot() == before
     sample.ok("contact", "add", "Temp", "--no", "T1")
@@ -105,7 +106,7 @@ def test_template_and_group_removal_rules(sample, snapshot):
     sample.ok("interact", "P1", "-t", "MAIL")
     before = snapshot()
     run = sample("template", "remove", "MAIL", "--yes")
-    assert run.exit_code == 1 and "used by 1 log entries" in run.stderr
+    assert run.exit_code == 1 and "used by 1 log entry:" in run.stderr
     assert snapshot() == before
     sample.ok("template", "add", "UNUSED")
     sample.ok("template", "remove", "UNUSED", "--yes")
@@ -249,7 +250,7 @@ def test_log_formats(history):
         assert key in rows[0]
     assert rows[0]["occurred_at"] == "2026-05-10T09:00:00+00:00"
     table = history.ok("log", "--limit", "1").stdout.splitlines()
-    assert table[0].split()[:3] == ["entry_no", "occurred_at", "contact_no"] and "P3" in table[2]
+    assert table[0].split()[:3] == ["Entry", "Date", "Contact"] and "P3" in table[2]  # headers for people
     empty = history.ok("log", "--template", "INVOICE", "--from", "2027-01-01", "-f", "json")
     assert empty.json() == []
 

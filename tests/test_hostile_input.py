@@ -294,7 +294,7 @@ def test_ragged_rows_are_reported_with_their_lines_and_all_or_nothing_writes_not
     assert run.exit_code == 1, run.stderr
     assert "line 3" in run.stderr and "line 4" in run.stderr
     assert [x for x in run.stderr.splitlines() if x.startswith("ilog: error:")] == [
-        "ilog: error: 2 row(s) failed; nothing imported (--all-or-nothing)"]
+        "ilog: error: 2 rows failed; nothing imported (--all-or-nothing)"]
     assert snapshot() == before
     # without --all-or-nothing the good rows import and the bad ones are reported, never guessed
     run = sample("contact", "import", str(path))

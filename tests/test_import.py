@@ -106,7 +106,7 @@ def test_ragged_rows_fail_with_physical_line_numbers(cli, tmp_path):
     assert "c.csv, line 4: has 2 fields, the header has 3" in run.stderr
     assert "c.csv, line 7: has 4 fields, the header has 3" in run.stderr
     assert "2 created, 0 updated, 0 skipped, 2 failed" in run.stderr
-    assert run.stderr.strip().splitlines()[-1].startswith("ilog: error: 2 row(s) failed")
+    assert run.stderr.strip().splitlines()[-1].startswith("ilog: error: 2 rows failed")
     assert sorted(contacts(cli)) == ["K1", "K3"]
     with open(tmp_path / "failed.csv", encoding="utf-8-sig", newline="") as stream:
         rows = list(csv.reader(stream))

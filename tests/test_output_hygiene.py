@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from helpers.proc import env, ilog
+from helpers.proc import TERMINAL_ENV, env, ilog, run_with_terminal_stderr
 from ilog import hookimpl
 
 #: every command that takes --format and only reads: arguments on a full database (None = none needed)
@@ -31,6 +31,7 @@ LISTINGS: dict[str, list[str]] = {
     "contact show": ["P1"],
     "contact export": [],
     "group list": [],
+    "group show": ["SALES"],
     "template list": [],
     "template show": ["CALL"],
     "template setup": [],
@@ -52,6 +53,7 @@ WRITES: dict[str, list[str]] = {
     "contact add": ["Zed {n}"],
     "contact edit": ["P3", "--phone", "123"],
     "template edit": ["CALL", "--unit-cost", "2"],
+    "group edit": ["SALES", "--description", "Sales {n}"],
     "segment create": ["--description", "Another"],
     "segment edit": ["{open_segment}", "--description", "Renamed"],
     "segment line": ["{open_segment}", "C1", "--description", "Hi"],
@@ -61,7 +63,7 @@ WRITES: dict[str, list[str]] = {
 }
 FORMATS = ("json", "jsonl", "csv")
 NEEDS_AN_ARGUMENT = {"show", "timeline", "contact show", "template show", "attachment show", "segment show",
-                     "team show"}
+                     "team show", "group show"}
 
 
 def _format_commands() -> set[str]:
@@ -179,7 +181,6 @@ def test_writing_commands_print_parseable_records(full):
 
 # -- no colour, no progress in pipes ------------------------------------------------------------
 
-TERMINAL_ENV = {"TERM": "xterm-256color", "COLORTERM": "truecolor", "CLICOLOR": "1"}
 
 
 @pytest.fixture
@@ -212,45 +213,17 @@ def test_piped_output_has_no_ansi_codes_or_progress(some, db_url, tmp_path):
         assert b"Traceback" not in run.stderr, args
 
 
-def _run_with_terminal_stderr(argv: list[str]) -> tuple[int, bytes, bytes]:
-    """Run with stderr on a pseudo-terminal and stdout on a pipe; (status, stdout, terminal output)."""
-    import pty
-    import select
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL,
-                            env=env(**TERMINAL_ENV, COLUMNS="100"))
-    os.close(slave)
-    terminal = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            terminal += chunk
-        elif proc.poll() is not None:
-            break
-    out = proc.stdout.read()
-    proc.wait(timeout=120)
-    os.close(master)
-    return proc.returncode, out, terminal
-
-
 def test_progress_goes_to_stderr_and_only_on_a_terminal(sample, db_url, tmp_path):
     big = tmp_path / "contacts.csv"
     big.write_text("name,email\n" + "".join(f"Person {i},p{i}@example.com\n" for i in range(8000)))
     base = [sys.executable, "-m", "ilog", "--db", db_url]
-    code, out, terminal = _run_with_terminal_stderr([*base, "contact", "import", str(big)])
+    code, out, terminal = run_with_terminal_stderr([*base, "contact", "import", str(big)])
     assert code == 0, terminal
     assert out == b"" and b"\x1b" not in out
     assert b"importing" in terminal and b"8000 rows: 8000 created" in terminal
     sample.ok("segment", "create", "--no", "BIG", "--description", "Big", "--template", "CALL")
     sample.ok("segment", "add", "BIG", "--type", "person")
-    code, out, terminal = _run_with_terminal_stderr([*base, "segment", "log", "BIG", "-f", "json"])
+    code, out, terminal = run_with_terminal_stderr([*base, "segment", "log", "BIG", "-f", "json"])
     assert code == 0, terminal
     assert json.loads(out)["entry_count"] == 8003  # stdout: only the record, no bar
     assert b"\x1b" not in out

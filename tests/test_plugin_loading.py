@@ -248,7 +248,7 @@ def test_ilog_plugins_lists_name_source_version_hooks(load_all, site, plugins_di
     assert "ilog.default" not in rows
     code, out, _ = run_main(capsys, "--db", db_url, "plugins")
     header = out.splitlines()[0].split()
-    assert code == 0 and header == ["name", "source", "version", "location", "hooks"]
+    assert code == 0 and header == ["Name", "Source", "Version", "Location", "Hooks"]  # headers for people
     assert any(line.split()[:3] == ["local", "directory", "0.9"] for line in out.splitlines())
 
 

@@ -83,7 +83,7 @@ def test_show_prints_the_header_then_the_lines(sample):
 def test_add_by_number_never_duplicates(sample, snapshot):
     no = mailing(sample, "P1", "p2")
     run = sample.ok("segment", "add", no, "P2", "P3", "P3")
-    assert "added 1 contacts" in run.stderr and "1 already in it" in run.stderr
+    assert "added 1 contact to" in run.stderr and "1 already in it" in run.stderr
     assert contacts_of(sample, no) == ["P1", "P2", "P3"]
     before = snapshot()
     unknown = sample("segment", "add", no, "C1", "NOPE")
@@ -91,7 +91,7 @@ def test_add_by_number_never_duplicates(sample, snapshot):
     assert sample("segment", "add", no).exit_code == 2  # nothing selected
     assert sample("segment", "add", "SEG09999", "P1").exit_code == 1
     dry = sample.ok("segment", "add", no, "C1", "--dry-run")
-    assert "would add 1 contacts" in dry.stderr
+    assert "would add 1 contact to" in dry.stderr
     assert snapshot() == before
 
 
@@ -170,7 +170,7 @@ def test_remove_takes_contacts_out_the_same_ways(sample, snapshot):
     sample.ok("segment", "remove", no, "--company", "C1")
     assert contacts_of(sample, no) == ["C1", "P3"]
     run = sample.ok("segment", "remove", no, "--from-file", "-", input="P3\nP1\n")
-    assert "removed 1 contacts" in run.stderr and "1 not in it" in run.stderr
+    assert "removed 1 contact from" in run.stderr and "1 not in it" in run.stderr
     sample.ok("segment", "remove", no, "C1")
     assert contacts_of(sample, no) == []
     assert sample("segment", "remove", no, "NOPE").exit_code == 1

@@ -221,6 +221,11 @@ class Logbook:
         return self.reports.timeline(contact_no, rollup=rollup, limit=limit, include_cancelled=include_cancelled,
                                      opportunity_no=opportunity_no)
 
+    def timeline_count(self, contact_no: str | None, *, rollup: bool = True, include_cancelled: bool = False,
+                       opportunity_no: str | None = None) -> int:
+        return self.reports.timeline_count(contact_no, rollup=rollup, include_cancelled=include_cancelled,
+                                           opportunity_no=opportunity_no)
+
     def stats(self, by: str, *, date_from: Any = None, date_to: Any = None, limit: int | None = None,
               flt: "LogFilter | None" = None) -> list[dict[str, Any]]:
         return self.reports.stats(by, date_from=date_from, date_to=date_to, limit=limit, flt=flt)
@@ -261,8 +266,13 @@ class Logbook:
         return self.entries.resume(entry_no, **overrides)
 
     def purge_cancelled(self, before: datetime, flt: "LogFilter | None" = None, *, dry_run: bool = False,
-                        batch_size: int = 5000) -> int:
-        return self.entries.purge_cancelled(before, flt, dry_run=dry_run, batch_size=batch_size)
+                        batch_size: int = 5000, progress: Any = None) -> int:
+        """Delete cancelled entries dated before ``before`` (``progress(done, total)`` told as it goes)."""
+        return self.entries.purge_cancelled(before, flt, dry_run=dry_run, batch_size=batch_size, progress=progress)
+
+    def purge_preview(self, before: datetime, flt: "LogFilter | None" = None) -> list["Interaction"]:
+        """The first (oldest) entries :meth:`purge_cancelled` would delete."""
+        return self.entries.purge_preview(before, flt)
 
 
 def _guard_methods(cls: type) -> type:

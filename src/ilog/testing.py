@@ -15,7 +15,8 @@ the tests talk through PgBouncer). None is autouse: a project opts in, for examp
 Fixtures:
 
 - ``ilog_env``: no real home, config, plugins or ``ILOG_*`` variable leaks into the test
-  (``ILOG_HOME`` is a temporary folder, the user is ``tester``, no plugin is loaded);
+  (``ILOG_HOME`` is a temporary folder, the user is ``tester``, no plugin is loaded, no
+  ``COLUMNS``: tables are as wide as when output is not a terminal);
 - ``ilog_db_url``: a fresh, empty database (on SQLite an empty file, which ilog initialises on
   first use); ``ilog_new_db_url``: a factory of more;
 - ``ilog_plugins``: a list of plugin objects to register in-process (append before use);
@@ -94,11 +95,13 @@ class Databases:
 
 @dataclass
 class Run:
-    """One run of the command line: exit status, stdout, stderr."""
+    """One run of the command line: exit status, stdout, stderr, and both as a terminal shows
+    them (``output``, in the order they were written)."""
 
     exit_code: int
     stdout: str
     stderr: str
+    output: str = ""
 
     @property
     def lines(self) -> list[str]:
@@ -133,7 +136,7 @@ def invoke(args: list[Any], *, plugins: tuple[object, ...] = (), installed: bool
     app = build_app(host)
     keep_only(app, invoked_command(argv))  # as ``main()`` does: only the invoked command is built
     result = CliRunner().invoke(app, argv, input=input, catch_exceptions=False)
-    return Run(result.exit_code, result.stdout, result.stderr)
+    return Run(result.exit_code, result.stdout, result.stderr, result.output)
 
 
 class CLI:
@@ -185,6 +188,7 @@ def ilog_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ILOG_SYSTEM_CONFIG", str(tmp_path / "etc-ilog-config.toml"))
     monkeypatch.setenv("ILOG_USER", "tester")
     monkeypatch.setenv("ILOG_LOAD_PLUGINS", "")
+    monkeypatch.delenv("COLUMNS", raising=False)  # tables as wide as when output is not a terminal
     return home
 
 

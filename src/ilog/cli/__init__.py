@@ -29,21 +29,29 @@ if TYPE_CHECKING:
 _Abort = typer.Abort
 
 
+class _ReaderGone(Exception):
+    """Standard output's reader went away (``ilog log | head -1``): not an error."""
+
+
 class IlogGroup(TyperGroup):
     """The root group: one place that maps errors to ``ilog: error:`` and exit statuses."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra: Any) -> Any:
         from ..plugins.host import deferred_notifications
-        from .compat import install
+        from .compat import COMPLETE_VAR, install, start_completion
+        from .render import configure
 
         install()  # convert plain option values without building pydantic adapters (see compat)
+        configure(wide=False)
+        self._ilog_completing = start_completion()
+        _dress(self, [], self._ilog_completing, deep=False)
         _ARGS[0] = list(sys.argv[1:] if args is None else args)
         try:
             # a command prints what it saved first; the plugins are told after (a slow one
             # must not hold back the entry numbers an ERP waits for)
             with deferred_notifications() as pending:
-                result = super().main(args=args, prog_name=prog_name or "ilog", complete_var=complete_var,
-                                      standalone_mode=False, **extra)
+                result = super().main(args=args, prog_name=prog_name or "ilog",
+                                      complete_var=complete_var or COMPLETE_VAR, standalone_mode=False, **extra)
                 sys.stdout.flush()
                 pending.run(warning_line)
         except Interrupted as exc:  # Ctrl-C, and what was and was not done
@@ -61,7 +69,7 @@ class IlogGroup(TyperGroup):
             sys.exit(exc.exit_code)
         except (_Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
             interrupted()
-        except BrokenPipeError:  # `ilog log -f jsonl | head -1`: the reader has what it wanted
+        except (_ReaderGone, BrokenPipeError):  # `ilog log -f jsonl | head -1`: the reader has what it wanted
             quiet_broken_pipe()
         except Exception as exc:  # a bug: one line, the traceback with --debug
             if _debug():
@@ -71,6 +79,62 @@ class IlogGroup(TyperGroup):
         if isinstance(result, int):
             sys.exit(result)
         sys.exit(0)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # before Typer turns it into exit status 1
+            raise _ReaderGone() from None
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            _dress(command, [name], getattr(self, "_ilog_completing", False))
+        return name, command, rest
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The commands in sections (daily work, set-up, segments...), as cli/help.py lists them."""
+        from .help import OTHER_SECTION, SECTIONS
+
+        def find(path: str) -> Any:
+            command: Any = self
+            for word in path.split():
+                command = command.get_command(ctx, word) if hasattr(command, "get_command") else None
+                if command is None:
+                    return None
+            return command
+
+        sections: list[tuple[str, list[tuple[str, Any]]]] = []
+        listed: set[str] = set()
+        for title, paths in SECTIONS.items():
+            found = [(path, find(path)) for path in paths]
+            found = [(path, c) for path, c in found if c is not None and not c.hidden]
+            listed.update(path.split()[0] for path, _ in found if " " not in path)
+            sections.append((title, found))
+        others = [(name, c) for name in self.list_commands(ctx)
+                  if name not in listed and (c := self.get_command(ctx, name)) is not None and not c.hidden]
+        sections.append((OTHER_SECTION, others))
+        rows_all = [path for _, found in sections for path, _ in found]
+        if not rows_all:
+            return
+        width = max(len(path) for path in rows_all)  # one column for every section
+        limit = formatter.width - 6 - width
+        for title, found in sections:
+            if found:
+                with formatter.section(title):
+                    formatter.write_dl([(path.ljust(width), c.get_short_help_str(limit)) for path, c in found])
+
+
+def _dress(command: Any, path: list[str], completing: bool, *, deep: bool = True) -> None:
+    from .compat import dress
+    from .context import WIDE_HELP
+
+    complete = None
+    if completing:
+        from .completion import values
+
+        complete = values
+    dress(command, path, wide_help=WIDE_HELP, completing=completing, complete=complete, deep=deep)
 
 
 def interrupted(what: str = "interrupted: the step under way was not saved; what was saved before it stays") -> None:
@@ -84,7 +148,7 @@ def quiet_broken_pipe() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         pass
     sys.exit(0)
 
@@ -109,6 +173,18 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _completion(name: str) -> Any:
+    """A root option's callback in cli/completion.py, imported only when the option is given."""
+
+    def callback(value: bool) -> None:
+        if value:
+            from . import completion
+
+            getattr(completion, name)(value)
+
+    return callback
+
+
 def build_app(host: "PluginHost | None" = None) -> typer.Typer:
     """A fresh CLI with the core commands and those plugins register."""
     app = typer.Typer(
@@ -130,6 +206,12 @@ def build_app(host: "PluginHost | None" = None) -> typer.Typer:
         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
         version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", is_eager=True,
                                               callback=_show_version)] = False,
+        show_completion: Annotated[bool, typer.Option(
+            "--show-completion", is_eager=True, callback=_completion("show_callback"),
+            help="Print the shell completion script for this shell (see ilog completion).")] = False,
+        install_completion: Annotated[bool, typer.Option(
+            "--install-completion", is_eager=True, callback=_completion("install_callback"),
+            help="Install shell completion for this shell.")] = False,
     ) -> None:
         """ilog: the interaction log. Every contact with a customer, recorded."""
         _DEBUG_FLAG[0] = debug
@@ -143,9 +225,11 @@ def build_app(host: "PluginHost | None" = None) -> typer.Typer:
         ctx.obj = State(host, settings, create=ctx.invoked_subcommand == "init")
         ctx.call_on_close(ctx.obj.close)
 
-    from . import activities, contacts, events, interactions, log, maintenance, privacy, segments, teams, templates
+    from . import (activities, completion, contacts, events, interactions, log, maintenance, privacy, segments,
+                   teams, templates)
 
-    for module in (maintenance, contacts, templates, interactions, log, events, activities, segments, teams, privacy):
+    for module in (maintenance, contacts, templates, interactions, log, events, activities, segments, teams, privacy,
+                   completion):
         module.register(app)
     if host is not None:
         _register_plugin_commands(app, host)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .context import FormatOpt, say, state
+from .context import FormatOpt, LimitOpt, footer, page_limit, say, state
 from .filters import entry_filters
 from .render import local_time, render, render_record
 from .interactions import print_result
@@ -34,7 +34,8 @@ def postponed(
     contact: Annotated[str | None, typer.Argument(help="Only this contact's.")] = None,
     mine: Annotated[bool, typer.Option("--mine", help="Only those I own.")] = False,
     user_id: Annotated[str | None, typer.Option("--user", help="Only those saved by this user id.")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many.")] = None,
+    search: Annotated[str | None, typer.Option("--search", "-s", help="Text in the subject (any case).")] = None,
+    limit: LimitOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """List postponed interactions, waiting to be logged with ilog resume.
@@ -46,9 +47,11 @@ def postponed(
 
     logbook = state(ctx).logbook
     flt = values.validated(LogFilter, {"contact_no": contact, "owner": logbook.user if mine else None,
-                                       "user_id": user_id, "limit": limit, "postponed": "only"})
-    render(entry_rows(logbook.find(flt), fmt), fmt, INTERACTION_FIELDS, table_columns=ENTRY_TABLE,
-           empty="ilog: no postponed interactions")
+                                       "user_id": user_id, "text": search, "limit": page_limit(limit),
+                                       "postponed": "only"})
+    shown = render(entry_rows(logbook.find(flt), fmt), fmt, INTERACTION_FIELDS, table_columns=ENTRY_TABLE,
+                   empty="ilog: no postponed interactions")
+    footer(shown, flt.limit, lambda: logbook.count(flt.but(limit=None)), "postponed interaction")
 
 
 def resume(
@@ -91,7 +94,7 @@ def timeline(
     opportunity: Annotated[str | None, typer.Option("--opportunity", metavar="NO", help="The entries regarding this opportunity (of CONTACT, if given).")] = None,
     no_rollup: Annotated[bool, typer.Option("--no-rollup", help="For a company, only its own entries.")] = False,
     include_cancelled: Annotated[bool, typer.Option("--include-cancelled", help="Cancelled entries too.")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many entries.")] = None,
+    limit: LimitOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """A contact's history, newest first; a company's includes its persons' (named).
@@ -102,10 +105,17 @@ def timeline(
     """
     from ..store.reports import TIMELINE_FIELDS
 
-    contact_record, rows = state(ctx).logbook.timeline(contact, rollup=not no_rollup, limit=limit,
-                                                       include_cancelled=include_cancelled, opportunity_no=opportunity)
+    logbook = state(ctx).logbook
+    limit = page_limit(limit)
+    contact_record, rows = logbook.timeline(contact, rollup=not no_rollup, limit=limit,
+                                            include_cancelled=include_cancelled, opportunity_no=opportunity)
+
+    def total() -> int:
+        return logbook.timeline_count(contact_record.no if contact_record else None, rollup=not no_rollup,
+                                      include_cancelled=include_cancelled, opportunity_no=opportunity)
+
     if fmt != "table":
-        render(rows, fmt, TIMELINE_FIELDS)
+        footer(render(rows, fmt, TIMELINE_FIELDS), limit, total, "entry")
         return
     columns = list(TIMELINE_TABLE)
     if contact_record is None or (contact_record.type == "company" and not no_rollup):
@@ -119,7 +129,8 @@ def timeline(
         if row["state"] == "open" and row["due_at"] is not None:
             row["state"] = f"open, due {local_time(row['due_at'], '%Y-%m-%d')}"
     whom = f"{contact_record.no} ({contact_record.name})" if contact_record else f"opportunity {opportunity}"
-    render(rows, fmt, columns, empty=f"ilog: no entries for {whom}")
+    shown = render(rows, fmt, columns, empty=f"ilog: no entries for {whom}")
+    footer(shown, limit, total, "entry")
 
 
 @entry_filters(exclude=("cancelled", "include_cancelled", "postponed"))
@@ -127,7 +138,8 @@ def stats(
     ctx: typer.Context,
     flt: Any,
     by: Annotated[str, typer.Option("--by", help="template, group, contact, company, user, owner, opportunity or month.")] = "template",
-    limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many rows.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-l", min=0, help="At most this many rows (0: all, the "
+                                                                             "default).")] = None,
     chart: Annotated[bool, typer.Option("--chart", help="Draw a bar chart in the terminal.")] = False,
     measure: Annotated[str, typer.Option("--measure", help="What --chart draws: count, cost or duration.")] = "count",
     fmt: FormatOpt = "table",
@@ -141,10 +153,12 @@ def stats(
     from ..services.reports import stats_columns
     from .render import render_bar_chart
 
-    measure = values.choice(measure, "measure", ("count", "cost", "duration"))
+    from .help import MEASURES
+
+    measure = values.choice(measure, "measure", MEASURES)
     if chart and fmt != "table":
         raise BadValue("--chart draws for people: use it without --format")
-    rows = state(ctx).logbook.stats(by, limit=limit, flt=flt)
+    rows = state(ctx).logbook.stats(by, limit=limit or None, flt=flt)
     columns = stats_columns(by)
     key = columns[0]
     if chart:
@@ -161,13 +175,14 @@ def attachment_get(
     ctx: typer.Context,
     entry: Annotated[str, typer.Argument(metavar="ENTRY", help="Entry number.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write, or a directory to write the stored name in (default: stdout).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a file that is already there.")] = False,
 ) -> None:
-    """Write an entry's attached file back, byte for byte.
+    """Write an entry's attached file back, byte for byte (never over an existing file without --force).
 
     Example: ilog attachment get 42 --out ./invoices/
     """
+    from ..errors import BadValue, IlogError, Refused
     from ..services.attachments import safe_file_name
-    from ..errors import BadValue, IlogError
 
     found = state(ctx).logbook.attachment(entry)
     content = bytes(found["content"])
@@ -180,8 +195,13 @@ def attachment_get(
         stdout.buffer.flush()
         return
     target = out / safe_file_name(found["name"], f"attachment-{found['id']}") if out.is_dir() else out
+    if target.exists() and not force:
+        raise Refused(f"{target} already exists: give --force to overwrite it, or another --out")
     try:
-        target.write_bytes(content)
+        with target.open("wb" if force else "xb") as handle:
+            handle.write(content)
+    except FileExistsError:
+        raise Refused(f"{target} already exists: give --force to overwrite it, or another --out") from None
     except OSError as exc:
         raise IlogError(f"cannot write {target}: {exc.strerror}") from None
     say(f"ilog: wrote {target} ({len(content)} bytes)")

@@ -8,7 +8,23 @@ moves one of these, this module is the one to fix:
   click as ``typer._click``; older releases use ``click`` itself.
 - :class:`DefaultCommandGroup`: a group that runs a default subcommand when the first word
   is not one of its subcommands (``ilog log C1 --rollup`` lists, ``ilog log export``
-  exports). It overrides ``parse_args`` of Typer's group class.
+  exports), and whose help then says ``ilog log``, not ``ilog log list``. It overrides
+  ``parse_args`` and ``resolve_command`` of Typer's group class and gives the implied
+  command a context class whose ``command_path`` leaves the implied word out.
+- :func:`dress`: gives built commands what :mod:`ilog.cli.help` derives for them: the word
+  each value is shown as (``--from DATE``: the parameter's ``metavar``; an argument's help
+  shows its word only, not Typer's ``<str>``), the ``--wide`` flag on every command that
+  has ``--format`` (a parameter built with Typer's private ``_get_param``), and, only while
+  the shell completes, the function that lists a parameter's values (the parameter's
+  ``_custom_shell_complete``).
+- :func:`completion_script` / :func:`install_completion`: the shell scripts of Typer's
+  completion (``typer._completion_shared``) for ``ilog``, and registering Typer's
+  completion classes when a shell asks to complete.
+- :func:`install` also makes the help read like a man page: an argument is shown by its
+  word alone (``CONTACT``, not ``CONTACT <str>`` nor ``{CONTACT}``) and no number range
+  (``[x>=0]``) is added to an option's help; it replaces three methods of Typer's
+  ``TyperArgument`` / ``TyperOption`` (``display_type_rich``, ``_usage_display_name``,
+  ``_get_number_range_help_str``).
 - :func:`install`: Typer 0.29 converts every command-line value through a pydantic
   ``TypeAdapter`` built per parameter when first used; a one-shot ``ilog interact`` has ~25
   parameters and building their adapters costs tens of milliseconds of a run an ERP makes
@@ -21,21 +37,39 @@ moves one of these, this module is the one to fix:
 
 from __future__ import annotations
 
+import copy
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
+import typer
 from typer.core import TyperGroup
 
 try:  # typer >= 0.29 vendors click
+    from typer._click.core import Context
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 except ImportError:  # pragma: no cover - older typer
+    from click.core import Context  # type: ignore[no-redef]
     from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[no-redef]
 
-__all__ = ["ClickException", "DefaultCommandGroup", "NoArgsIsHelpError", "install"]
+__all__ = ["ClickException", "DefaultCommandGroup", "NoArgsIsHelpError", "completion_script", "dress", "install",
+           "install_completion", "start_completion"]
+
+#: the environment variable a shell sets to ask ilog for completions
+COMPLETE_VAR = "_ILOG_COMPLETE"
+
+
+class _ImpliedContext(Context):  # type: ignore[misc,valid-type]
+    """The context of a group's default command given without its name: its path (in the
+    usage line and in "Try 'ilog log -h'") is the group's."""
+
+    @property
+    def command_path(self) -> str:  # type: ignore[override]
+        return self.parent.command_path if self.parent is not None else super().command_path
 
 
 class DefaultCommandGroup(TyperGroup):
@@ -44,9 +78,139 @@ class DefaultCommandGroup(TyperGroup):
     default_command = "list"
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if not args or args[0] not in self.commands:
+        ctx._ilog_implied = not args or args[0] not in self.commands
+        if ctx._ilog_implied:
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and name == self.default_command and getattr(ctx, "_ilog_implied", False):
+            command = copy.copy(command)
+            command.context_class = _ImpliedContext
+        return name, command, rest
+
+
+# -- what ilog.cli.help derives, given to the built commands ----------------------------------
+
+
+def _walk(command: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
+    yield path, command
+    for name, sub in (getattr(command, "commands", None) or {}).items():
+        yield from _walk(sub, [*path, name])
+
+
+def _type_name(param: Any) -> str:
+    descriptor = getattr(param, "type_descriptor", None)
+    annotation = getattr(descriptor, "annotation", None)
+    if get_origin(annotation) is list:
+        annotation = (get_args(annotation) or (None,))[0]
+    return getattr(annotation, "__name__", "") if isinstance(annotation, type) else ""
+
+
+def _wide_flag(help_text: str) -> Any:
+    """A ``--wide`` flag for a built command; its value goes to the renderer, not to the command."""
+    from typer.main import _get_param
+    from typer.models import ParamMeta
+
+    from .render import configure
+
+    def remember(value: bool) -> None:
+        if value:
+            configure(wide=True)
+
+    option = typer.Option(False, "--wide", help=help_text, expose_value=False, callback=remember)
+    return _get_param(ParamMeta(name="wide", default=option, annotation=bool))
+
+
+def dress(command: Any, path: list[str], *, wide_help: str, completing: bool = False,
+          complete: Callable[[str, Any, str], list[Any]] | None = None, deep: bool = True) -> None:
+    """Give ``command`` (``ilog <path>``) and, if ``deep``, its subcommands their placeholders,
+    ``--wide`` where they take ``--format``, and while completing, their completion functions."""
+    from . import help as words
+
+    for where, cmd in (_walk(command, path) if deep else [(path, command)]):
+        if getattr(cmd, "_ilog_dressed", False):
+            continue
+        cmd._ilog_dressed = True
+        params = getattr(cmd, "params", [])
+        for param in params:
+            argument = getattr(param, "param_type_name", "") == "argument"
+            if param.metavar is None:
+                param.metavar = words.placeholder(where, param.name, argument=argument, type_name=_type_name(param))
+            elif argument and param.metavar.endswith("...") and param.nargs != 1:
+                param.metavar = param.metavar[:-3]  # the usage line adds the dots itself
+            if completing and complete is not None and getattr(param, "_custom_shell_complete", None) is None:
+                source = words.completion_source(where, param.name)
+                if source:
+                    param._custom_shell_complete = (
+                        lambda ctx, p, incomplete, source=source: complete(source, ctx, incomplete))
+        names = {p.name for p in params}
+        if ("fmt" in names and "wide" not in names and not getattr(cmd, "commands", None)
+                and " ".join(where) not in words.RECORD_VIEWS):
+            params.append(_wide_flag(wide_help))
+
+
+def _help_reads_like_a_man_page() -> None:
+    """Typer writes an argument as ``CONTACT <str>`` in the help and ``{CONTACT}`` in the usage
+    line, and a number's range as ``[x>=0]``: the word alone reads better (``CONTACT``,
+    ``[CONTACT]`` when optional), and the help text says what a number may be."""
+    try:
+        from typer.core import TyperArgument, TyperOption
+    except ImportError:  # pragma: no cover - another Typer
+        return
+
+    def usage_name(self: Any) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+    TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+    TyperArgument._get_number_range_help_str = lambda self: None  # type: ignore[method-assign]
+    TyperOption._get_number_range_help_str = lambda self: None  # type: ignore[method-assign]
+
+
+# -- shell completion ------------------------------------------------------------------------------
+
+
+def start_completion() -> bool:
+    """True when a shell asks for completions (and Typer's completion classes are ready)."""
+    if not os.environ.get(COMPLETE_VAR):
+        return False
+    from typer._completion_classes import completion_init
+
+    completion_init()
+    return True
+
+
+def completion_item(value: str, help: str | None = None) -> Any:
+    """One value a shell may offer, with a description zsh and fish show beside it."""
+    from typer._click.shell_completion import CompletionItem
+
+    return CompletionItem(value, help=help or None)
+
+
+def completion_script(shell: str) -> str:
+    """The script that makes ``shell`` (bash, zsh, fish) complete ilog."""
+    from typer._completion_shared import get_completion_script
+
+    return get_completion_script(prog_name="ilog", complete_var=COMPLETE_VAR, shell=shell)
+
+
+def detect_shell() -> str | None:
+    """The shell ilog runs in (bash, zsh, fish), or None."""
+    from typer._completion_shared import _get_shell_name
+
+    name = _get_shell_name()
+    return name if name in ("bash", "zsh", "fish") else None
+
+
+def install_completion(shell: str) -> str:
+    """Install the completion script where ``shell`` reads it; returns that file."""
+    from typer._completion_shared import install
+
+    _shell, path = install(shell=shell, prog_name="ilog", complete_var=COMPLETE_VAR)
+    return str(path)
 
 
 # -- converting plain values without building pydantic adapters -----------------------------
@@ -203,8 +367,13 @@ _INSTALLED: list[bool] = []
 
 
 def install() -> None:
-    """Convert plain parameters without pydantic from now on (idempotent)."""
-    if RuntimeParam is None or _INSTALLED:
+    """Convert plain parameters without pydantic from now on, and show arguments by their
+    word (idempotent)."""
+    if _INSTALLED:
+        return
+    _help_reads_like_a_man_page()
+    if RuntimeParam is None:
+        _INSTALLED.append(True)
         return
     try:
         from typer.core import _TyperParameter

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-import sys
-from pathlib import Path
-from typing import Any
-
-from .context import DryRunOpt, FormatOpt, YesOpt, confirm, plural, say, state
+from .context import (DryRunOpt, FormatOpt, LimitOpt, YesOpt, confirm, footer, page_limit, plural, preview, say,
+                      state)
 from .render import render, render_bundle, render_record
 
 #: row errors printed on stderr before the rest are only counted (the error file has them all)
@@ -44,12 +42,13 @@ def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Name of the company or person.")],
     no: Annotated[str | None, typer.Option("--no", help="Contact number (default: next of the series).")] = None,
-    type: Annotated[str, typer.Option("--type", help="company or person.")] = "person",
+    type: Annotated[str | None, typer.Option("--type", help="company or person (default: person).")] = None,
     company: Company = None,
     email: Email = None, phone: Phone = None, mobile: Mobile = None, salesperson: Salesperson = None,
     external_id: ExternalId = None, address: Address = None, address_2: Address2 = None,
     post_code: PostCode = None, city: City = None, country: Country = None,
-    exist_ok: Annotated[bool, typer.Option("--exist-ok", help="A contact with this --no already existing is fine.")] = False,
+    exist_ok: Annotated[bool, typer.Option("--exist-ok", help="A contact with this --no and these values already "
+                                                              "existing is fine (other values are refused).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the contact number.")] = False,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -77,17 +76,19 @@ def list_(
     company: Annotated[str | None, typer.Option("--company", help="Persons of this company.")] = None,
     salesperson: Salesperson = None,
     search: Annotated[str | None, typer.Option("--search", "-s", help="Text in the name, email or number (any case).")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many.")] = None,
+    limit: LimitOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """List contacts.
 
     Example: ilog contact list --company CT000001 --format csv
     """
-    contacts = state(ctx).logbook.contacts.find(type=type, company_no=company, salesperson=salesperson,
-                                                text=search, limit=limit)
-    render((c.to_dict() for c in contacts), fmt, CONTACT_COLUMNS, table_columns=TABLE_COLUMNS,
-           empty="ilog: no contacts")
+    book = state(ctx).logbook.contacts
+    criteria = {"type": type, "company_no": company, "salesperson": salesperson, "text": search}
+    limit = page_limit(limit)
+    shown = render((c.to_dict() for c in book.find(**criteria, limit=limit)), fmt, CONTACT_COLUMNS,
+                   table_columns=TABLE_COLUMNS, empty="ilog: no contacts")
+    footer(shown, limit, lambda: book.count(**criteria), "contact")
 
 
 @contact_app.command("show")
@@ -148,8 +149,9 @@ def remove(
     Example: ilog contact remove CT000009 --yes
     """
     contacts = state(ctx).logbook.contacts
-    contact = contacts.remove(no, dry_run=True)
+    contact = contacts.remove(no, dry_run=True)  # the same checks as the real run
     if dry_run:
+        preview([contact.to_dict()], TABLE_COLUMNS, [contact.no], what="contact")
         say(f"ilog: would remove contact {contact.no} ({contact.name})")
         return
     confirm(f"remove contact {contact.no} ({contact.name})", yes=yes)
@@ -218,28 +220,6 @@ def erase(
         say(f"ilog: also finished {plural(len(result.resumed), 'erasure')} that an earlier run left in progress")
 
 
-def _progress_bar():
-    """A progress callback drawing a bar on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    holder: dict[str, Any] = {}
-
-    def update(done: int, total: int | None) -> None:
-        if not total:
-            return
-        if "bar" not in holder:
-            holder["bar"] = typer.progressbar(length=total, label="importing", file=sys.stderr)
-            holder["bar"].__enter__()
-        bar = holder["bar"]
-        bar.update(max(0, min(done, total) - bar.pos))
-
-    def finish() -> None:
-        if "bar" in holder:
-            holder.pop("bar").__exit__(None, None, None)
-
-    return update, finish
-
-
 @contact_app.command("import")
 def import_contacts(
     ctx: typer.Context,
@@ -280,17 +260,16 @@ def import_contacts(
         elif shown[0] == SHOWN_ERRORS + 1:
             say("ilog: more failed rows are not shown" + (f" (all are in {errors})" if errors else ""))
 
-    progress, finish = _progress_bar()
-    try:
+    from .progress import progress
+
+    with progress("importing") as bar:  # the service counts bytes read, or rows of a sheet
         result = state(ctx).logbook.transfer.import_contacts(
             file, input_format=input_format, delimiter=delimiter, sheet=sheet, encoding=encoding, mapping=pairs,
             match=match,
             on_existing=on_existing, create_companies=create_companies, all_or_nothing=all_or_nothing,
             dry_run=dry_run, batch_size=batch_size, errors_path=errors, on_row_error=row_error,
-            notice=lambda message: say(f"ilog: {message}"), progress=progress,
+            notice=lambda message: say(f"ilog: {message}"), progress=bar,
         )
-    finally:
-        finish()
     verb = "would be " if dry_run or result.rolled_back else ""
     companies = (f" (and {result.companies_created} {'company' if result.companies_created == 1 else 'companies'}"
                  f" {verb}created for the persons naming them)" if result.companies_created else "")
@@ -301,8 +280,8 @@ def import_contacts(
     if result.failed:
         where = f"; they are in {result.errors_file}" if result.errors_file else ""
         if result.rolled_back:
-            raise Refused(f"{result.failed} row(s) failed{where}; nothing imported (--all-or-nothing)")
-        raise Refused(f"{result.failed} row(s) failed{where}" + ("" if dry_run else "; the other rows were imported"))
+            raise Refused(f"{plural(result.failed, 'row')} failed{where}; nothing imported (--all-or-nothing)")
+        raise Refused(f"{plural(result.failed, 'row')} failed{where}" + ("" if dry_run else "; the other rows were imported"))
 
 
 @contact_app.command("export")
@@ -330,7 +309,7 @@ def contact_stats_lines(overview: dict[str, Any]) -> list[str]:
     stats = overview["stats"]
     last = stats["last_contacted"]
     lines = [
-        f"statistics  {stats['count']} entries, cost {_cell(stats['cost'])}, "
+        f"statistics  {plural(stats['count'], 'entry')}, cost {_cell(stats['cost'])}, "
         f"{_cell(stats['duration_min'])} min, {stats['open_activities']} open",
         f"last contacted  {local_time(last)}" if last else "last contacted  never",
     ]

@@ -1,5 +1,6 @@
 """What every command shares: the settings, the plugins, the logbook opened on first use, the
-options every listing takes, and the two ways to talk to a person (``say``, ``confirm``).
+options every listing takes (``--format``, ``--limit``, ``--search``, and the page a listing
+shows on a terminal), and the two ways to talk to a person (``say``, ``confirm``).
 
 Importing this module imports no database library: a command reaches the logbook through
 ``state(ctx).logbook``, which builds it (:mod:`ilog.app`) on first use.
@@ -8,12 +9,16 @@ Importing this module imports no database library: a command reaches the logbook
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from itertools import islice
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..domain.words import noun, plural
 from ..errors import Refused
+from . import render as output
 from .render import Format, printable
 
 if TYPE_CHECKING:
@@ -21,7 +26,15 @@ if TYPE_CHECKING:
     from ..logbook import Logbook
     from ..plugins.host import PluginHost
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format: table, json, jsonl or csv.",
+                                           case_sensitive=False)]
+#: what ``--wide`` says; every command with ``--format`` takes it (added in one place, cli/compat.py)
+WIDE_HELP = "Tables: show every value in full, however wide (default: fit the terminal)."
+LimitOpt = Annotated[int | None, typer.Option("--limit", "-l", min=0, show_default=False,
+                                              help="At most this many; 0 for all (default: all, or a page of "
+                                                   "50 on a terminal).")]
+#: rows a listing shows on a terminal when no --limit is given
+PAGE = 50
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (needed when stdin is not a terminal).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", "-n", help="Show what would happen; change nothing.")]
 
@@ -84,7 +97,40 @@ def confirm(what: str, *, yes: bool) -> None:
         raise Refused("nothing done")
 
 
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """``1 entry``, ``2 entries``, ``1,204 contacts``."""
-    noun = word if count == 1 else (many or (word[:-1] + "ies" if word.endswith("y") else word + "s"))
-    return f"{count:,} {noun}"
+def page_limit(limit: int | None) -> int | None:
+    """How many rows a listing asks for: ``--limit N``; ``--limit 0``: all; no ``--limit``: a
+    page (:data:`PAGE`) when standard output is a terminal, all when it is a pipe or a file."""
+    if limit is not None:
+        return limit or None
+    return PAGE if output.on_terminal() else None
+
+
+def footer(shown: int, limit: int | None, total: Callable[[], int], noun: str, many: str | None = None) -> None:
+    """On a terminal, under a listing its limit cut short, how many there are in all
+    (``50 of 204,312 entries: --limit 0 for all``); one COUNT query, only then."""
+    if limit is None or shown < limit or not output.on_terminal():
+        return
+    count = total()
+    if count > shown:
+        say(f"{shown:,} of {plural(count, noun, many)}: --limit 0 for all")
+
+
+#: rows a dry run shows on a terminal
+PREVIEW_ROWS = 10
+
+
+def preview(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], keys: Sequence[Any] | None, *,
+            count: int | None = None, what: str = "row", many: str | None = None) -> None:
+    """What a dry run would touch. On a terminal: the first rows (at most
+    :data:`PREVIEW_ROWS`) as a table, and how many more of the ``count`` (default: as many
+    as ``keys``); piped: every one of ``keys`` (entry numbers, contact numbers), one a line,
+    what scripts read. ``rows`` may hold only the first ones."""
+    total = count if count is not None else len(keys or ())
+    if output.on_terminal():
+        shown = output.render(islice(rows, PREVIEW_ROWS), "table", columns)
+        if total > shown:
+            say(f"... and {total - shown:,} more {noun(total - shown, what, many)}")
+    elif keys:
+        sys.stdout.write("".join(f"{key}\n" for key in keys))
+
+

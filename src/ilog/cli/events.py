@@ -110,26 +110,30 @@ def record_batch(ctx: typer.Context, path: str, defaults: dict, fmt: str, quiet:
             last[0] = outcome.line
             yield outcome
 
-    last = [0]
-    try:
-        outcomes = tally(state(ctx).logbook.iter_record_events(stream, defaults=defaults))
-        if fmt == "table":
-            write = sys.stdout.write
-            for outcome in outcomes:
-                if outcome.entry_no is not None:
-                    write(f"{outcome.entry_no}\n")
-        else:
-            render((o.to_dict() for o in outcomes), fmt, BATCH_COLUMNS)
-    except KeyboardInterrupt:
-        from ..errors import Interrupted
+    from .progress import counting, progress
 
-        sys.stdout.flush()
-        raise Interrupted(f"interrupted: the lines up to {last[0]} are done ({counts['logged']} logged, "
-                          f"{counts['already recorded']} already recorded), the rest not; run the same command "
-                          "again to finish (idempotency keys make that safe)") from None
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
+    last = [0]
+    with progress("recording events", unit="events") as bar:
+        try:
+            outcomes = counting(tally(state(ctx).logbook.iter_record_events(stream, defaults=defaults)), bar,
+                                every=100)
+            if fmt == "table":
+                write = sys.stdout.write
+                for outcome in outcomes:
+                    if outcome.entry_no is not None:
+                        write(f"{outcome.entry_no}\n")
+            else:
+                render((o.to_dict() for o in outcomes), fmt, BATCH_COLUMNS)
+        except KeyboardInterrupt:
+            from ..errors import Interrupted
+
+            sys.stdout.flush()
+            raise Interrupted(f"interrupted: the lines up to {last[0]} are done ({counts['logged']} logged, "
+                              f"{counts['already recorded']} already recorded), the rest not; run the same command "
+                              "again to finish (idempotency keys make that safe)") from None
+        finally:
+            if stream is not sys.stdin:
+                stream.close()
     if not quiet:
         say("ilog: " + ", ".join(f"{n} {what}" for what, n in counts.items() if n or what == "logged"))
     return 1 if counts["failed"] else 0

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .context import DryRunOpt, FormatOpt, YesOpt, confirm, plural, say, state
+from .context import DryRunOpt, FormatOpt, YesOpt, confirm, plural, preview, say, state
 from .filters import entry_filters
 from .render import render_record
 
@@ -138,12 +139,20 @@ def bulk(action: str, entries: list[int] | None, flt: "LogFilter", dry_run: bool
     _report(action, run(entries if not by_filter else None, flt if by_filter else None, False), dry_run=False)
 
 
+#: what a dry run shows of each entry it would change, on a terminal
+PREVIEW_COLUMNS = ["entry_no", "occurred_at", "contact_no", "template_code", "subject", "state", "user_id"]
+
+
 def _report(action: str, result: Any, *, dry_run: bool) -> None:
-    for no in result.changed:
-        print(no)
+    """The entries changed (their numbers; a dry run on a terminal: the first of them as a
+    table), those skipped and why, and how many."""
+    if dry_run:
+        preview((e.to_dict() for e in result.preview), PREVIEW_COLUMNS, result.changed, what="entry")
+    else:
+        sys.stdout.write("".join(f"{no}\n" for no in result.changed))
     for no, reason in result.refused:
         say(f"ilog: entry {no} {reason}; skipped")
-    verb = f"would {action}" if dry_run else _DONE[action]
+    verb = f"would {action}" if dry_run else _DONE.get(action, f"{action}ed")
     say(f"ilog: {verb} {plural(len(result.changed), 'entry')}")
 
 

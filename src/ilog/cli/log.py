@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from .compat import DefaultCommandGroup
-from .context import DryRunOpt, FormatOpt, say, state
+from .context import DryRunOpt, FormatOpt, LimitOpt, footer, page_limit, plural, say, state
 from .filters import entry_filters
 from .render import render
 
@@ -19,7 +19,8 @@ log_app = typer.Typer(name="log", cls=DefaultCommandGroup, no_args_is_help=False
 
 ExportFormatOpt = Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="csv, jsonl or json.")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, metavar="N", help="Rows per write transaction.")]
-LimitOpt = Annotated[int | None, typer.Option("--limit", "-l", min=0, metavar="N", help="At most this many entries.")]
+ExportLimitOpt = Annotated[int | None, typer.Option("--limit", "-l", min=0, metavar="N",
+                                                    help="At most this many entries (0: all, the default).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -48,7 +49,7 @@ def list_(
     from ..errors import BadValue
 
     logbook = state(ctx).logbook
-    changes: dict[str, Any] = {"limit": limit}
+    changes: dict[str, Any] = {"limit": page_limit(limit)}
     if contact_arg is not None:
         if flt.contact_no is not None:
             raise BadValue("give the contact as an argument or with --contact, not both")
@@ -61,8 +62,9 @@ def list_(
         columns = [*ENTRY_TABLE[:-1], "completed_at", "completed_by"]
     elif flt.owner or flt.team:
         columns = [*ENTRY_TABLE[:-1], "owner"]
-    render(entry_rows(logbook.find(flt), fmt), fmt, INTERACTION_FIELDS, table_columns=columns,
-           empty="ilog: no entries")
+    shown = render(entry_rows(logbook.find(flt), fmt), fmt, INTERACTION_FIELDS, table_columns=columns,
+                   empty="ilog: no entries")
+    footer(shown, flt.limit, lambda: logbook.count(flt.but(limit=None)), "entry")
 
 
 def entry_rows(entries: Any, fmt: str) -> Any:
@@ -88,7 +90,7 @@ def export(
     flt: Any,
     fmt: ExportFormatOpt = "jsonl",
     no_cancelled: Annotated[bool, typer.Option("--no-cancelled", help="Leave cancelled entries out.")] = False,
-    limit: LimitOpt = None,
+    limit: ExportLimitOpt = None,
 ) -> None:
     """Write entries, oldest first, with every field and their comment lines.
 
@@ -106,8 +108,15 @@ def export(
             raise BadValue("--cancelled and --no-cancelled contradict each other: give one")
         flt = flt.but(cancelled="exclude")
     flt = flt.but(limit=limit)
+    from .progress import counting, progress
+
+    logbook = state(ctx).logbook
     columns = [*INTERACTION_FIELDS, "comments"]  # in CSV, the comment lines as a JSON list
-    render(state(ctx).logbook.transfer.export_log(flt, comments=True), fmt, columns)
+    with progress("exporting", unit="entries") as bar:
+        total = logbook.count(flt) if bar is not None else None
+        if total is not None and flt.limit:
+            total = min(total, flt.limit)
+        render(counting(logbook.transfer.export_log(flt, comments=True), bar, total), fmt, columns)
 
 
 @log_app.command("import")
@@ -124,11 +133,24 @@ def import_(
 
     Example: ilog --db postgresql://ilog@db/ilog log import log.jsonl
     """
-    result = state(ctx).logbook.transfer.import_log(file, dry_run=dry_run, batch_size=batch_size,
-                                                    notice=lambda message: say(f"ilog: {message}"))
+    from .progress import progress
+
+    with progress("checking", unit="entries") as bar:
+        writing = [False]
+
+        def update(done: int, total: int | None) -> None:  # checking the file, then writing it
+            if bar is not None:
+                if total is not None and not writing[0]:
+                    writing[0] = True
+                    bar.describe("importing", total=total)
+                bar(done, total)
+
+        result = state(ctx).logbook.transfer.import_log(file, dry_run=dry_run, batch_size=batch_size,
+                                                        notice=lambda message: say(f"ilog: {message}"),
+                                                        progress=update if bar is not None else None)
     if result.attachments_dropped:
-        say(f"ilog: {result.attachments_dropped} entries had attachments, which are not carried over: "
+        say(f"ilog: {plural(result.attachments_dropped, 'entry')} had attachments, which are not carried over: "
             "their links were dropped")
     head = "dry run, nothing written: would import" if dry_run else "imported"
     tail = "" if dry_run or result.max_entry_no is None else f"; new entries are numbered after {result.max_entry_no}"
-    say(f"ilog: {result.entries} entries: {head} {result.created}, {result.skipped} already here{tail}")
+    say(f"ilog: {plural(result.entries, 'entry')}: {head} {result.created:,}, {result.skipped:,} already here{tail}")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .context import DryRunOpt, FormatOpt, YesOpt, confirm, error_line, say, state
+from .context import DryRunOpt, FormatOpt, YesOpt, confirm, error_line, plural, preview, say, state
 from .render import plain, render, render_record
 
 
@@ -24,10 +24,20 @@ def register(app: typer.Typer) -> None:
     app.command("plugins")(plugins)
 
 
-def init(ctx: typer.Context) -> None:
+def init(
+    ctx: typer.Context,
+    starter: Annotated[bool, typer.Option("--starter", help="Also load Business Central's standard interaction "
+                                                            "groups, templates and document event map (what "
+                                                            "exists is kept).")] = False,
+) -> None:
     """Create the database, or upgrade it to this ilog's schema. Safe to run again.
 
-    Example: ilog --db /var/lib/ilog/ilog.db init
+    With --starter, also load the starter set: the interaction groups (LETTER, MEETING,
+    PHONE, SALES...), templates (OUTGOING, INCOME, BUS, S_INVOICE, P_ORDER...) and document
+    event map (sales.invoice records S_INVOICE...) of Business Central's standard set-up.
+    Groups, templates and events that exist are left as they are.
+
+    Example: ilog --db /var/lib/ilog/ilog.db init --starter
     """
     from ..store.migrations import upgrade
 
@@ -40,6 +50,17 @@ def init(ctx: typer.Context) -> None:
         say(f"ilog: upgraded database {where} from schema version {before} to {after}")
     else:
         say(f"ilog: database {where} is up to date (schema version {after})")
+    if starter:
+        from ..domain import starter as starter_set
+
+        loaded = logbook.templates.load_set(starter_set.GROUPS, starter_set.TEMPLATES, starter_set.EVENTS)
+        kept = f" ({loaded.kept:,} already there, kept as they are)" if loaded.kept else ""
+        if loaded.groups or loaded.templates or loaded.events:
+            say(f"ilog: starter set: added {plural(loaded.groups, 'interaction group')}, "
+                f"{plural(loaded.templates, 'template')} and {plural(loaded.events, 'event')} of the template "
+                f"setup{kept}")
+        else:
+            say(f"ilog: starter set: nothing to add{kept}")
 
 
 def db_status(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
@@ -63,7 +84,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 
     Example: ilog db upgrade
     """
-    init(ctx)
+    init(ctx, starter=False)
 
 
 def db_copy(
@@ -81,12 +102,14 @@ def db_copy(
     Example: ilog db copy ~/.local/share/ilog/ilog.db postgresql://ilog@db.example/ilog
     """
     from ..store.copy import copy
+    from .progress import progress
 
     settings = state(ctx).settings
-    result = copy(source, target, busy_timeout=float(settings.get("busy_timeout")),
-                  connect_timeout=float(settings.get("connect_timeout")))
+    with progress("copying", unit="rows") as bar:
+        result = copy(source, target, busy_timeout=float(settings.get("busy_timeout")),
+                      connect_timeout=float(settings.get("connect_timeout")), progress=bar)
     render([{"table": name, "rows": count} for name, count in result.counts.items()], fmt, ["table", "rows"])
-    say(f"ilog: copied {sum(result.counts.values())} rows from {result.source} to {result.target}")
+    say(f"ilog: copied {plural(sum(result.counts.values()), 'row')} from {result.source} to {result.target}")
 
 
 def config_show(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
@@ -134,17 +157,31 @@ def purge_cancelled(
         raise BadValue("give exactly one of --before DATE or --older-than AGE")
     cutoff = parse_datetime(before) if before else parse_age(older_than)
     flt = values.validated(LogFilter, {"contact_no": contact, "template_code": template})
+    from .interactions import PREVIEW_COLUMNS
+    from .progress import progress
+    from . import render as output
+    from .render import local_time
+
     logbook = state(ctx).logbook
     count = logbook.purge_cancelled(cutoff, flt, dry_run=True)
-    if dry_run:
-        print(count)
-        say(f"ilog: would purge {count} cancelled entries dated before {cutoff.isoformat(timespec='seconds')}")
+    when = f"dated before {local_time(cutoff)}"
+    if not count:
+        print(0)
+        say(f"ilog: nothing to purge: no cancelled entries {when}")
         return
-    if count:
-        confirm(f"purge {count} cancelled entries", yes=yes)
-    deleted = logbook.purge_cancelled(cutoff, flt) if count else 0
+    if dry_run:
+        if output.on_terminal():
+            preview((e.to_dict() for e in logbook.purge_preview(cutoff, flt)), PREVIEW_COLUMNS, None, count=count,
+                    what="entry")
+        else:
+            print(count)
+        say(f"ilog: would purge {plural(count, 'cancelled entry', 'cancelled entries')} {when}")
+        return
+    confirm(f"purge {plural(count, 'cancelled entry', 'cancelled entries')} {when}", yes=yes)
+    with progress("purging", unit="entries") as bar:
+        deleted = logbook.purge_cancelled(cutoff, flt, progress=bar)
     print(deleted)
-    say(f"ilog: purged {deleted} cancelled entries")
+    say(f"ilog: purged {plural(deleted, 'cancelled entry', 'cancelled entries')}")
 
 
 def plugins(ctx: typer.Context, fmt: FormatOpt = "table") -> None:

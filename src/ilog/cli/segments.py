@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .context import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
+from . import render as output
+from .context import (DryRunOpt, FormatOpt, LimitOpt, YesOpt, confirm, footer, page_limit, plural, preview, say,
+                      state)
+from .progress import progress
 from .render import render, render_record
 
 if TYPE_CHECKING:
-    from ..domain.records import Criteria
+    from ..domain.records import Criteria, Selection
 
 SEGMENT_TABLE = ["no", "description", "template_code", "date", "salesperson_code", "campaign_no", "state", "line_count",
                  "logged_segment_no"]
@@ -29,6 +32,11 @@ CompanyOpt = Annotated[str | None, typer.Option("--company", help="The persons o
 TypeOpt = Annotated[str | None, typer.Option("--type", help="Only companies or only persons.")]
 SalespersonOpt = Annotated[str | None, typer.Option("--salesperson", help="Contacts of this salesperson.")]
 SearchOpt = Annotated[str | None, typer.Option("--search", "-s", help="Text in the name, email or number (any case).")]
+ListSearch = Annotated[str | None, typer.Option("--search", "-s", help="Text in the number or description (any case).")]
+LineSearch = Annotated[str | None, typer.Option("--search", "-s", help="Lines whose contact number or name has this "
+                                                                       "text (any case).")]
+#: what a dry run of segment add/remove shows of each contact, on a terminal
+CONTACT_PREVIEW = ["no", "type", "name", "company_no", "email"]
 WithTemplate = Annotated[str | None, typer.Option("--with-template", help="Contacts with an entry of this template.")]
 WithGroup = Annotated[str | None, typer.Option("--with-group", help="Contacts with an entry of this group.")]
 WithoutTemplate = Annotated[str | None, typer.Option("--without-template", help="Contacts with no entry of this template.")]
@@ -134,6 +142,7 @@ def edit(
 def list_(
     ctx: typer.Context,
     state_: Annotated[str | None, typer.Option("--state", help="open or logged.")] = None,
+    search: ListSearch = None, limit: LimitOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """List segments with their number of lines.
@@ -142,22 +151,26 @@ def list_(
     """
     from ..domain.records import SEGMENT_FIELDS
 
-    segments = state(ctx).logbook.segments.list(state_)
-    render((s.to_dict() for s in segments), fmt, SEGMENT_FIELDS, table_columns=SEGMENT_TABLE,
-           empty="ilog: no segments")
+    book = state(ctx).logbook.segments
+    limit = page_limit(limit)
+    shown = render((s.to_dict() for s in book.list(state_, text=search, limit=limit)), fmt, SEGMENT_FIELDS,
+                   table_columns=SEGMENT_TABLE, empty="ilog: no segments")
+    footer(shown, limit, lambda: book.count(state_, text=search), "segment")
 
 
 @segment_app.command("show")
-def show(ctx: typer.Context, no: SegmentNo, fmt: FormatOpt = "table") -> None:
+def show(ctx: typer.Context, no: SegmentNo, search: LineSearch = None, limit: LimitOpt = None,
+         fmt: FormatOpt = "table") -> None:
     """Show a segment: its header, then its lines.
 
-    Example: ilog segment show SEG00001
+    Example: ilog segment show SEG00001 --search rossi
     """
     from ..domain.records import LINE_FIELDS, SEGMENT_FIELDS
 
     book = state(ctx).logbook.segments
     segment = book.get(no)
-    lines = [line.to_dict() for line in book.lines(segment.no)]
+    limit = page_limit(limit)
+    lines = [line.to_dict() for line in book.lines(segment.no, text=search, limit=limit)]
     if fmt == "table":
         render_record(segment.to_dict(), fmt, SEGMENT_FIELDS)
         print()
@@ -166,6 +179,13 @@ def show(ctx: typer.Context, no: SegmentNo, fmt: FormatOpt = "table") -> None:
         render_record({**segment.to_dict(), "lines": lines}, fmt, [*SEGMENT_FIELDS, "lines"])
     else:  # jsonl and csv: one row per line, the segment's number on each
         render(lines, fmt, LINE_FIELDS)
+    footer(len(lines), limit, lambda: book.line_count(segment.no, text=search), "line")
+
+
+def _selection_preview(ctx: typer.Context, result: "Selection") -> None:
+    """A dry run of add/remove: the contacts it would touch (first ones as a table on a terminal)."""
+    first = state(ctx).logbook.contacts.many(result.contact_nos[:10]) if result.contact_nos else []
+    preview((c.to_dict() for c in first), CONTACT_PREVIEW, result.contact_nos, what="contact")
 
 
 @segment_app.command("add")
@@ -185,9 +205,11 @@ def add(
     criteria = _criteria(company, type, salesperson, search, with_template, with_group, without_template,
                          without_group, since, until, no_interaction_since)
     result = state(ctx).logbook.segments.add(no, _numbers(contacts, from_file), criteria, dry_run=dry_run)
+    if dry_run:
+        _selection_preview(ctx, result)
     verb = "would add" if dry_run else "added"
-    say(f"ilog: {verb} {result.changed} contacts to segment {result.segment_no}"
-        + (f" ({result.unchanged} already in it)" if result.unchanged else ""))
+    say(f"ilog: {verb} {plural(result.changed, 'contact')} to segment {result.segment_no}"
+        + (f" ({result.unchanged:,} already in it)" if result.unchanged else ""))
 
 
 @segment_app.command("remove")
@@ -205,9 +227,11 @@ def remove(
     criteria = _criteria(company, type, salesperson, search, with_template, with_group, without_template,
                          without_group, since, until, no_interaction_since)
     result = state(ctx).logbook.segments.remove(no, _numbers(contacts, from_file), criteria, dry_run=dry_run)
+    if dry_run:
+        _selection_preview(ctx, result)
     verb = "would remove" if dry_run else "removed"
-    say(f"ilog: {verb} {result.changed} contacts from segment {result.segment_no}"
-        + (f" ({result.unchanged} not in it)" if result.unchanged else ""))
+    say(f"ilog: {verb} {plural(result.changed, 'contact')} from segment {result.segment_no}"
+        + (f" ({result.unchanged:,} not in it)" if result.unchanged else ""))
 
 
 @segment_app.command("line")
@@ -231,25 +255,6 @@ def line(
     render_record(result.to_dict(), fmt, LINE_FIELDS)
 
 
-def _progress_bar():
-    """A progress callback drawing on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return None, None
-    from rich.console import Console
-    from rich.progress import Progress
-
-    bar = Progress(console=Console(stderr=True), transient=True)
-    task = bar.add_task("preparing entries", total=None)
-
-    def update(done: int, total: int) -> None:
-        if done == total:  # the inserts are one statement: a pulsing bar while they run
-            bar.update(task, description=f"writing {total} entries", completed=0, total=None)
-        else:
-            bar.update(task, completed=done, total=total)
-
-    return bar, update
-
-
 @segment_app.command("log")
 def log(
     ctx: typer.Context, no: SegmentNo,
@@ -269,15 +274,22 @@ def log(
     from ..domain.records import LOGGED_FIELDS
 
     book = state(ctx).logbook.segments
-    bar, update = _progress_bar()
-    if bar is not None:
-        with bar:
-            result = book.log(no, follow_up=follow_up, dry_run=dry_run, progress=update)
-    else:
-        result = book.log(no, follow_up=follow_up, dry_run=dry_run)
+    with progress("preparing entries", unit="lines") as bar:
+
+        def update(done: int, total: int | None) -> None:
+            if bar is not None and done == total and not dry_run:  # the inserts are one statement: a pulse
+                bar.describe(f"writing {plural(total, 'entry', 'entries')}")
+            elif bar is not None:
+                bar(done, total)
+
+        result = book.log(no, follow_up=follow_up, dry_run=dry_run, progress=update if bar is not None else None)
     if dry_run:
-        render((d.to_dict() for d in result.drafts), fmt, DRAFT_COLUMNS)
-        say(f"ilog: would log {result.entry_count} entries from segment {result.segment_no}")
+        drafts = (d.to_dict() for d in result.drafts)
+        if fmt == "table" and output.on_terminal():  # a person: the first of them
+            preview(drafts, DRAFT_COLUMNS, None, count=result.entry_count, what="entry")
+        else:
+            render(drafts, fmt, DRAFT_COLUMNS)
+        say(f"ilog: would log {plural(result.entry_count, 'entry')} from segment {result.segment_no}")
         return
     if fmt != "table":
         record = {**book.get_logged(result.logged_segment_no).to_dict(),
@@ -287,14 +299,16 @@ def log(
     sys.stdout.write("".join(f"{n}\n" for n in result.entry_nos))
     if not quiet:
         follow = f"; follow-up segment {result.follow_up_segment_no}" if result.follow_up_segment_no else ""
-        say(f"ilog: logged segment {result.segment_no} as {result.logged_segment_no}: {result.entry_count} entries "
-            f"({result.first_entry_no}-{result.last_entry_no}){follow}")
+        say(f"ilog: logged segment {result.segment_no} as {result.logged_segment_no}: "
+            f"{plural(result.entry_count, 'entry')} ({result.first_entry_no}-{result.last_entry_no}){follow}")
 
 
 @segment_app.command("logged")
 def logged(
     ctx: typer.Context,
     segment: Annotated[str | None, typer.Option("--segment", help="Only those of this segment.")] = None,
+    search: Annotated[str | None, typer.Option("--search", "-s", help="Text in the numbers or description (any case).")] = None,
+    limit: LimitOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """List logged segments.
@@ -303,8 +317,11 @@ def logged(
     """
     from ..domain.records import LOGGED_FIELDS
 
-    rows = state(ctx).logbook.segments.logged(segment)
-    render((r.to_dict() for r in rows), fmt, LOGGED_FIELDS, empty="ilog: no logged segments")
+    book = state(ctx).logbook.segments
+    limit = page_limit(limit)
+    shown = render((r.to_dict() for r in book.logged(segment, text=search, limit=limit)), fmt, LOGGED_FIELDS,
+                   empty="ilog: no logged segments")
+    footer(shown, limit, lambda: book.logged_count(segment, text=search), "logged segment")
 
 
 @segment_app.command("cancel")
@@ -318,14 +335,19 @@ def cancel(
 
     Example: ilog segment cancel LSEG00001 --yes
     """
+    from .interactions import PREVIEW_COLUMNS
+
     book = state(ctx).logbook.segments
     action = "restore" if restore else "cancel"
     if dry_run:
-        preview = book.cancel(logged_no, restore=restore, dry_run=True)
-        say(f"ilog: would {action} logged segment {logged_no.upper()} ({len(preview.changed)} entries)")
+        found = book.cancel(logged_no, restore=restore, dry_run=True)
+        preview((e.to_dict() for e in found.preview), PREVIEW_COLUMNS, found.changed, what="entry")
+        say(f"ilog: would {action} logged segment {logged_no.strip().upper()} "
+            f"({plural(len(found.changed), 'entry')})")
         return
     logged_segment = book.get_logged(logged_no)
-    confirm(f"{action} logged segment {logged_segment.no} ({logged_segment.entry_count} entries)", yes=yes)
-    result = book.cancel(logged_no, restore=restore)
+    confirm(f"{action} logged segment {logged_segment.no} ({plural(logged_segment.entry_count, 'entry')})", yes=yes)
+    with progress("restoring entries" if restore else "cancelling entries", unit="entries") as bar:
+        result = book.cancel(logged_no, restore=restore, progress=bar)
     done = "restored" if restore else "cancelled"
-    say(f"ilog: {done} logged segment {logged_segment.no} ({len(result.changed)} entries)")
+    say(f"ilog: {done} logged segment {logged_segment.no} ({plural(len(result.changed), 'entry')})")

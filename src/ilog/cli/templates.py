@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .context import DryRunOpt, FormatOpt, YesOpt, confirm, say, state
+from .context import DryRunOpt, FormatOpt, LimitOpt, YesOpt, confirm, footer, page_limit, preview, say, state
 from .render import render, render_record
 
 TEMPLATE_COLUMNS = ["code", "description", "group_code", "kind", "flow", "initiated_by", "unit_cost",
@@ -15,6 +15,8 @@ TEMPLATE_COLUMNS = ["code", "description", "group_code", "kind", "flow", "initia
                     "created_at"]
 TABLE_COLUMNS = ["code", "description", "group_code", "kind", "flow", "initiated_by", "unit_cost",
                  "unit_duration_min", "correspondence"]
+
+GROUP_COLUMNS = ["code", "description", "templates"]
 
 group_app = typer.Typer(name="group", help="Interaction groups (for statistics).", no_args_is_help=True)
 template_app = typer.Typer(name="template", help="Interaction templates and the template setup.", no_args_is_help=True)
@@ -29,6 +31,7 @@ UnitDuration = Annotated[str | None, typer.Option("--unit-duration", help="Durat
 Correspondence = Annotated[str | None, typer.Option("--correspondence", help="hard-copy, email, fax, none.")]
 Campaign = Annotated[str | None, typer.Option("--campaign", help="Campaign number.")]
 Attach = Annotated[Path | None, typer.Option("--attach", help="File every entry of this template refers to.")]
+Search = Annotated[str | None, typer.Option("--search", "-s", help="Text in the code or description (any case).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -41,36 +44,69 @@ def group_add(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="Group code.")],
     description: Description = None,
-    exist_ok: Annotated[bool, typer.Option("--exist-ok", help="An existing group is fine.")] = False,
+    exist_ok: Annotated[bool, typer.Option("--exist-ok", help="An existing group with this description is fine "
+                                                              "(another description is refused).")] = False,
 ) -> None:
     """Add an interaction group.
 
-    Example: ilog group add SALES --description "Sales documents"
+    Example: ilog group add SALES --description "Sales"
     """
     group = state(ctx).logbook.templates.add_group(code, description, exist_ok=exist_ok)
     say(f"ilog: interaction group {group.code} is saved")
 
 
 @group_app.command("list")
-def group_list(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
+def group_list(ctx: typer.Context, search: Search = None, limit: LimitOpt = None, fmt: FormatOpt = "table") -> None:
     """List interaction groups with their number of templates.
 
-    Example: ilog group list
+    Example: ilog group list --search sales
     """
-    render(state(ctx).logbook.templates.groups(), fmt, ["code", "description", "templates"],
-           empty="ilog: no interaction groups")
+    book = state(ctx).logbook.templates
+    limit = page_limit(limit)
+    shown = render(book.groups(text=search, limit=limit), fmt, GROUP_COLUMNS, empty="ilog: no interaction groups")
+    footer(shown, limit, lambda: book.group_count(text=search), "interaction group")
+
+
+@group_app.command("show")
+def group_show(ctx: typer.Context, code: Annotated[str, typer.Argument(help="Group code.")],
+               fmt: FormatOpt = "table") -> None:
+    """Show one interaction group and its number of templates.
+
+    Example: ilog group show SALES
+    """
+    book = state(ctx).logbook.templates
+    group = book.get_group(code)
+    render_record({**group.model_dump(), "templates": book.count(group.code)}, fmt, GROUP_COLUMNS)
+
+
+@group_app.command("edit")
+def group_edit(ctx: typer.Context, code: Annotated[str, typer.Argument(help="Group code.")],
+               description: Description = None, fmt: FormatOpt = "table") -> None:
+    """Change an interaction group's description (entries keep the group code they were logged with).
+
+    Example: ilog group edit SALES --description "Sales documents"
+    """
+    book = state(ctx).logbook.templates
+    group = book.edit_group(code, description=description)
+    render_record({**group.model_dump(), "templates": book.count(group.code)}, fmt, GROUP_COLUMNS)
 
 
 @group_app.command("remove")
 def group_remove(ctx: typer.Context, code: Annotated[str, typer.Argument(help="Group code.")],
-                 yes: YesOpt = False) -> None:
+                 dry_run: DryRunOpt = False, yes: YesOpt = False) -> None:
     """Remove an interaction group no template uses.
 
     Example: ilog group remove OLD --yes
     """
-    confirm(f"remove interaction group {code}", yes=yes)
-    state(ctx).logbook.templates.remove_group(code)
-    say(f"ilog: removed interaction group {code.upper()}")
+    book = state(ctx).logbook.templates
+    group = book.remove_group(code, dry_run=True)  # the same checks as the real run
+    if dry_run:
+        preview([{**group.model_dump(), "templates": 0}], GROUP_COLUMNS, [group.code])
+        say(f"ilog: would remove interaction group {group.code}")
+        return
+    confirm(f"remove interaction group {group.code}", yes=yes)
+    book.remove_group(code)
+    say(f"ilog: removed interaction group {group.code}")
 
 
 @template_app.command("add")
@@ -81,7 +117,8 @@ def template_add(
     initiated_by: InitiatedBy = None, unit_cost: UnitCost = None, unit_duration: UnitDuration = None,
     attempt_failed: Annotated[bool, typer.Option("--attempt-failed", help="Entries default to a failed attempt.")] = False,
     correspondence: Correspondence = None, campaign: Campaign = None, attach: Attach = None,
-    exist_ok: Annotated[bool, typer.Option("--exist-ok", help="An existing template is fine.")] = False,
+    exist_ok: Annotated[bool, typer.Option("--exist-ok", help="An existing template with these values is fine "
+                                                              "(other values are refused).")] = False,
 ) -> None:
     """Add an interaction template.
 
@@ -96,14 +133,17 @@ def template_add(
 
 
 @template_app.command("list")
-def template_list(ctx: typer.Context, group: Group = None, fmt: FormatOpt = "table") -> None:
+def template_list(ctx: typer.Context, group: Group = None, search: Search = None, limit: LimitOpt = None,
+                  fmt: FormatOpt = "table") -> None:
     """List interaction templates.
 
-    Example: ilog template list --format json
+    Example: ilog template list --group SALES --format json
     """
-    templates = state(ctx).logbook.templates.list(group)
-    render((t.to_dict() for t in templates), fmt, TEMPLATE_COLUMNS, table_columns=TABLE_COLUMNS,
-           empty="ilog: no templates")
+    book = state(ctx).logbook.templates
+    limit = page_limit(limit)
+    shown = render((t.to_dict() for t in book.list(group, text=search, limit=limit)), fmt, TEMPLATE_COLUMNS,
+                   table_columns=TABLE_COLUMNS, empty="ilog: no templates")
+    footer(shown, limit, lambda: book.count(group, text=search), "template")
 
 
 @template_app.command("show")
@@ -142,17 +182,18 @@ def template_edit(
 @template_app.command("remove")
 def template_remove(ctx: typer.Context, code: Annotated[str, typer.Argument(help="Template code.")],
                     dry_run: DryRunOpt = False, yes: YesOpt = False) -> None:
-    """Remove a template that no entry uses.
+    """Remove a template that no entry, segment or event of the template setup uses.
 
     Example: ilog template remove OLDCALL --yes
     """
-    templates = state(ctx).logbook.templates
-    template = templates.remove(code, dry_run=True)  # the real run's checks, changing nothing
+    book = state(ctx).logbook.templates
+    template = book.remove(code, dry_run=True)  # the same checks as the real run
     if dry_run:
+        preview([template.to_dict()], TABLE_COLUMNS, [template.code])
         say(f"ilog: would remove template {template.code}")
         return
     confirm(f"remove template {template.code}", yes=yes)
-    templates.remove(code)
+    book.remove(code)
     say(f"ilog: removed template {template.code}")
 
 
@@ -175,7 +216,8 @@ def template_setup(
         if event or template:
             raise BadValue("--unset takes no other arguments")
         removed = templates.unset_event(unset)
-        say(f"ilog: event {unset} records nothing now" if removed else f"ilog: event {unset} had no template")
+        name = unset.strip().lower()
+        say(f"ilog: event {name} records nothing now" if removed else f"ilog: event {name} had no template")
         return
     if event and template:
         templates.set_event(event, template)

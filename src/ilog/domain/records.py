@@ -550,10 +550,16 @@ class RecordResult(BaseModel):
 
 
 class ChangeResult(BaseModel):
-    """What a bulk change did: the entries changed, and those refused with a reason."""
+    """What a bulk change did: the entries changed, and those refused with a reason; for a dry
+    run also the first entries it would change (``preview``, at most :data:`PREVIEW_ENTRIES`)."""
 
     changed: list[int] = Field(default_factory=list)
     refused: list[tuple[int, str]] = Field(default_factory=list)
+    preview: list[Interaction] = Field(default_factory=list, repr=False)
+
+
+#: entries a dry run keeps to show (``ChangeResult.preview``)
+PREVIEW_ENTRIES = 20
 
 
 class Criteria(BaseModel):
@@ -588,11 +594,13 @@ class Criteria(BaseModel):
 
 
 class Selection(BaseModel):
-    """What ``segment add`` / ``segment remove`` did (or would do)."""
+    """What ``segment add`` / ``segment remove`` did (or would do): how many contacts were
+    (or would be) added or removed, which ones (``contact_nos``), and how many were not."""
 
     segment_no: str
     changed: int = 0
     unchanged: int = 0
+    contact_nos: list[str] = Field(default_factory=list, repr=False)
 
 
 class LogResult(BaseModel):

@@ -166,3 +166,24 @@ def check_move(person_no: str, current: Any | None, company_no: str, move: bool)
     if current is not None and current.no != company_no and not move:
         raise Refused(f"contact {person_no} already belongs to company {current.no} ({current.name}); "
                       "use --move to move it")
+
+
+def check_same(what: str, existing: dict[str, Any], given: dict[str, Any]) -> None:
+    """``--exist-ok``: an existing record is fine only if it has the values given again.
+
+    Each differing field is named, with the value stored and the value given; nothing is
+    changed (edit the record to change it).
+    """
+    differences = [f"{name.replace('_', ' ')} is {_shown(existing.get(name))}, not {_shown(value)}"
+                   for name, value in given.items() if value is not None and existing.get(name) != value]
+    if differences:
+        raise Refused(f"{what} already exists with other values: {'; '.join(differences)}; nothing changed "
+                      "(edit it to change them)")
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)

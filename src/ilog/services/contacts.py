@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ..domain import dates, rules, values
 from ..domain.choices import CONTACT_TYPES
 from ..domain.records import CONTACT_EDITABLE, Contact, ContactBase
+from ..domain.words import plural
 from ..errors import AlreadyExists, BadValue, NotFound, Refused
 
 if TYPE_CHECKING:
@@ -53,6 +54,19 @@ class Contacts:
         with self.ctx.reading(uow) as u:
             return u.contacts.find(u.contacts.clauses(**criteria), limit=limit)
 
+    def many(self, nos: list[str]) -> list[Contact]:
+        """The contacts with these numbers, in that order (unknown numbers left out)."""
+        numbers = [values.code(no, "contact number") for no in nos]
+        with self.ctx.db.unit() as uow:
+            return uow.contacts.many(numbers)
+
+    def count(self, *, type: str | None = None, company_no: str | None = None, salesperson: str | None = None,
+              text: str | None = None) -> int:
+        """How many contacts :meth:`find` would list without a limit."""
+        criteria = self.criteria(type=type, company_no=company_no, salesperson=salesperson, text=text)
+        with self.ctx.db.unit() as uow:
+            return uow.contacts.count(uow.contacts.clauses(**criteria))
+
     def persons(self, company_no: str, *, uow: "UnitOfWork | None" = None) -> list[Contact]:
         return self.find(company_no=company_no, uow=uow)
 
@@ -86,13 +100,16 @@ class Contacts:
             if other is not None and other != no:
                 raise AlreadyExists(f"external id {external_id!r} already belongs to contact {other}")
 
-    def add(self, name: str, *, no: str | None = None, type: str = "person", company_no: str | None = None,
+    def add(self, name: str, *, no: str | None = None, type: str | None = None, company_no: str | None = None,
             exist_ok: bool = False, **given: Any) -> Contact:
-        """Add a company or a person; the number is given or drawn from the contact series."""
+        """Add a company or a person (``type``, default person); the number is given or drawn
+        from the contact series. ``exist_ok``: a contact with this number and the values given
+        is fine (it is returned); one with other values is refused, naming them."""
         now = dates.now()
+        fields = self._fields(given)
         draft = values.validated(ContactBase, {"no": no, "type": type or "person", "name": name,
                                                "company_no": company_no, "created_at": now, "updated_at": now,
-                                               **self._fields(given)})
+                                               **fields})
         if draft.company_no and draft.type == "company":
             raise Refused("a company cannot belong to a company")
         with self.ctx.db.unit(write=True) as uow:
@@ -100,6 +117,9 @@ class Contacts:
                 existing = uow.contacts.get(draft.no)
                 if existing is not None:
                     if exist_ok:
+                        asked = ["name", *(["type"] if type else []), *(["company_no"] if company_no else []), *fields]
+                        rules.check_same(f"contact {draft.no}", existing.to_dict(),
+                                         {k: getattr(draft, k) for k in asked})
                         return existing
                     raise AlreadyExists(f"contact {draft.no} already exists ({existing.name})")
             if draft.company_no:
@@ -151,13 +171,13 @@ class Contacts:
             contact = self.require(uow, no)
             entries = uow.contacts.entry_count(no)
             if entries:
-                raise Refused(f"contact {no} has {entries} log entries: it cannot be removed")
+                raise Refused(f"contact {no} has {plural(entries, 'log entry', 'log entries')}: it cannot be removed")
             if uow.contacts.has_persons(no):
                 raise Refused(f"company {no} has persons: move or remove them first")
             lines = uow.contacts.open_segment_lines(no)
             if lines:
-                raise Refused(f"contact {no} is on {lines} line(s) of open segments: remove it from them first "
-                              "(ilog segment remove SEGMENT " + no + ")")
+                raise Refused(f"contact {no} is on {plural(lines, 'line')} of open segments: remove it from them "
+                              f"first (ilog segment remove SEGMENT {no})")
             if not dry_run:
                 uow.contacts.delete(no)  # with its lines of logged segments: they keep their counts
             return contact

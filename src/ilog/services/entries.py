@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..domain import dates, rules, values
 from ..domain.choices import MAX_TEXT, MAX_USER
 from ..domain.records import (
+    PREVIEW_ENTRIES,
     STORED_FIELDS,
     ChangeResult,
     Interaction,
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 #: how long one purge transaction should hold the write lock (seconds)
 PURGE_TRANSACTION_S = 0.02
+#: entries per UPDATE of a bulk change while progress is shown
+UPDATE_CHUNK = 5000
 
 _FIELDS = frozenset(Interaction.model_fields)
 
@@ -346,13 +349,16 @@ class Entries:
 
     def change(self, entry_nos: list[int] | None, flt: LogFilter | None, *, refuse: Callable[[Interaction], str | None],
                changes: dict[str, Any], hook: str | None = None, dry_run: bool = False,
-               uow: "UnitOfWork | None" = None) -> ChangeResult:
+               uow: "UnitOfWork | None" = None, progress: Callable[[int, int | None], None] | None = None
+               ) -> ChangeResult:
         """The one bulk-change mechanism: cancel, restore, complete, evaluate.
 
         With explicit entry numbers, any refused entry fails the whole command and nothing
         changes. With a filter, entries the rule refuses are skipped and reported. Given the
         caller's ``uow`` the change joins its transaction (and the hooks run when it commits:
-        the caller calls :meth:`notify_changed`).
+        the caller calls :meth:`notify_changed`). ``progress(done, total)`` is told as the
+        entries are written, a chunk at a time. A dry run keeps the first entries it would
+        change in ``preview``.
         """
         result = ChangeResult()
         with self.ctx.writing(uow) as u:
@@ -368,8 +374,16 @@ class Entries:
                 more = f" (and {len(result.refused) - 1} more)" if len(result.refused) > 1 else ""
                 raise Refused(f"entry {no} {reason}{more}; nothing changed")
             if dry_run:
+                changed = set(result.changed)
+                result.preview = [e for e in targets if e.entry_no in changed][:PREVIEW_ENTRIES]
                 return result
-            u.entries.update(result.changed, changes)
+            if progress is None:
+                u.entries.update(result.changed, changes)
+            else:
+                total = len(result.changed)
+                for start in range(0, total, UPDATE_CHUNK):
+                    u.entries.update(result.changed[start:start + UPDATE_CHUNK], changes)
+                    progress(min(start + UPDATE_CHUNK, total), total)
         changed = set(result.changed)
         result_entries = [e for e in targets if e.entry_no in changed]
         for entry in result_entries:
@@ -434,31 +448,48 @@ class Entries:
 
     # -- purge -------------------------------------------------------------------------------------
 
+    def _purge_filter(self, flt: LogFilter | None) -> LogFilter:
+        return self.filter_of(flt).but(cancelled="only", postponed="include", date_to=None, limit=None,
+                                       newest_first=False)
+
+    def purge_preview(self, before: datetime, flt: LogFilter | None = None, *,
+                      limit: int = PREVIEW_ENTRIES) -> list[Interaction]:
+        """The first (oldest) entries :meth:`purge_cancelled` would delete."""
+        with self.ctx.db.unit() as uow:
+            return uow.entries.purgeable_first(self._purge_filter(flt), before, limit)
+
     def purge_cancelled(self, before: datetime, flt: LogFilter | None = None, *, dry_run: bool = False,
-                        batch_size: int = 5000) -> int:
+                        batch_size: int = 5000, progress: Callable[[int, int | None], None] | None = None) -> int:
         """Delete cancelled entries dated before ``before``; never any other entry.
 
         Deletes in batches (:meth:`delete_in_batches`), so print hooks writing at the same
         time wait milliseconds, not seconds; an interrupted purge is simply run again.
         Idempotency keys stay (a reprint of a purged document records nothing new).
+        ``progress(done, total)`` is told after each batch.
         """
-        flt = self.filter_of(flt).but(cancelled="only", postponed="include", date_to=None, limit=None,
-                                      newest_first=False)
+        flt = self._purge_filter(flt)
+        due = 0
         with self.ctx.db.unit() as uow:
             self.check_names(uow, flt)
-            if dry_run:
-                return uow.entries.purgeable(flt, before)
+            if dry_run or progress is not None:
+                due = uow.entries.purgeable(flt, before)
+                if dry_run:
+                    return due
+        if progress is not None:
+            progress(0, due)
         return self.delete_in_batches(
             lambda uow, size, snapshots: uow.entries.purge_batch(flt, before, size, snapshots=snapshots), batch_size,
-            what="cancelled entries purged")
+            what="cancelled entries purged", progress=progress, due=due)
 
     def delete_in_batches(self, batch: Callable[["UnitOfWork", int, bool], list[Any]], batch_size: int = 5000, *,
-                          what: str = "entries deleted") -> int:
+                          what: str = "entries deleted", progress: Callable[[int, int | None], None] | None = None,
+                          due: int = 0) -> int:
         """The one bulk delete of entries (``purge-cancelled``, ``retention apply``): ``batch(uow,
         size, snapshots)`` deletes up to ``size`` entries in the write unit it is given and
         returns them (snapshots taken before the delete when ``snapshots``, else their
-        numbers); ``interactions_purged`` is told after each batch commits. Returns how many
-        were deleted. A Ctrl-C says how many committed batches deleted (``what``)."""
+        numbers); ``interactions_purged`` is told after each batch commits, and ``progress(done,
+        due)`` too. Returns how many were deleted. A Ctrl-C says how many committed batches
+        deleted (``what``)."""
         plugins = self.ctx.plugins
         snapshots = plugins.has("interactions_purged")
         done = [0]  # what committed batches deleted, for the message of an interrupt
@@ -467,6 +498,8 @@ class Entries:
             with self.ctx.db.unit(write=True) as uow:
                 deleted = batch(uow, size, snapshots)
             done[0] += len(deleted)
+            if progress is not None and deleted:
+                progress(done[0], max(due, done[0]))
             if deleted and snapshots:
                 plugins.notify("interactions_purged", self.ctx.warn, interactions=[e.frozen() for e in deleted],
                                logbook=self.ctx.hooks_view())

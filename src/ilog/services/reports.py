@@ -69,18 +69,35 @@ class Reports:
             raise BadValue("give a contact, or an opportunity (--opportunity NO, opportunity_no)")
         no = values.code(contact_no, "contact number") if contact_no is not None else None
         with self.ctx.db.unit() as uow:
-            contact = uow.contacts.get(no) if no is not None else None
-            if no is not None and contact is None:
-                raise NotFound(f"unknown contact {no!r}")
-            flt = LogFilter(contact_no=no, rollup=bool(contact and rollup and contact.type == "company"),
-                            opportunity_no=opportunity_no,
-                            cancelled="include" if include_cancelled else "exclude",
-                            limit=values.limit(limit) if limit else None)
-            rows = uow.reports.timeline(flt)
+            contact = self._contact(uow, no) if no is not None else None
+            rows = uow.reports.timeline(self._timeline(contact, rollup, include_cancelled, opportunity_no).but(
+                limit=values.limit(limit) if limit else None))
         for row in rows:
             if row["cancelled"]:
                 row["state"] = "cancelled"
         return contact, rows
+
+    def timeline_count(self, contact_no: str | None, *, rollup: bool = True, include_cancelled: bool = False,
+                       opportunity_no: str | None = None) -> int:
+        """How many entries :meth:`timeline` would list without a limit."""
+        no = values.code(contact_no, "contact number") if contact_no is not None else None
+        with self.ctx.db.unit() as uow:
+            contact = self._contact(uow, no) if no is not None else None
+            return uow.entries.count(self._timeline(contact, rollup, include_cancelled, opportunity_no))
+
+    @staticmethod
+    def _contact(uow: Any, no: str) -> Contact:
+        contact = uow.contacts.get(no)
+        if contact is None:
+            raise NotFound(f"unknown contact {no!r}")
+        return contact
+
+    @staticmethod
+    def _timeline(contact: Contact | None, rollup: bool, include_cancelled: bool,
+                  opportunity_no: str | None = None) -> LogFilter:
+        return LogFilter(contact_no=contact.no if contact else None,
+                         rollup=bool(contact and rollup and contact.type == "company"), opportunity_no=opportunity_no,
+                         cancelled="include" if include_cancelled else "exclude")
 
     def contact_overview(self, contact_no: str, *, documents: int = 5) -> dict[str, Any]:
         """A contact with its statistics and its most recent documents (a company's rolled up)."""

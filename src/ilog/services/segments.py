@@ -74,24 +74,53 @@ class Segments:
         with self.ctx.db.unit() as uow:
             return self.require(uow, no)
 
-    def list(self, state: str | None = None) -> list[Segment]:
-        """Every segment with its line count, open and logged alike unless ``state`` says."""
-        state = values.choice(state, "segment state", SEGMENT_STATES) if state else None
+    def list(self, state: str | None = None, *, text: str | None = None, limit: int | None = None) -> list[Segment]:
+        """Segments with their line counts, open and logged alike unless ``state`` says;
+        ``text``: those whose number or description contains it."""
+        state, text, limit = self._listing(state, text, limit)
         with self.ctx.db.unit() as uow:
-            return uow.segments.list(state)
+            return uow.segments.list(state, text=text, limit=limit)
 
-    def lines(self, no: str) -> list[SegmentLine]:
-        """A segment's lines in order, with each contact's name, type and company."""
+    def count(self, state: str | None = None, *, text: str | None = None) -> int:
+        """How many segments :meth:`list` would list without a limit."""
+        state, text, _ = self._listing(state, text, None)
+        with self.ctx.db.unit() as uow:
+            return uow.segments.count(state, text=text)
+
+    @staticmethod
+    def _listing(state: str | None, text: str | None, limit: int | None) -> tuple[Any, Any, Any]:
+        return (values.choice(state, "segment state", SEGMENT_STATES) if state else None,
+                values.text(text, "search text", 250) if text else None,
+                values.limit(limit) if limit is not None else None)
+
+    def lines(self, no: str, *, text: str | None = None, limit: int | None = None) -> list[SegmentLine]:
+        """A segment's lines in order, with each contact's name, type and company; ``text``:
+        the lines whose contact number or name contains it."""
         no = values.code(no, "segment number")
+        _, text, limit = self._listing(None, text, limit)
         with self.ctx.db.unit() as uow:
             self.require(uow, no)
-            return uow.segments.lines(no)
+            return uow.segments.lines(no, text=text, limit=limit)
 
-    def logged(self, segment_no: str | None = None) -> list[LoggedSegment]:
-        """Logged segments, oldest first."""
-        no = values.code(segment_no, "segment number") if segment_no else None
+    def line_count(self, no: str, *, text: str | None = None) -> int:
+        no = values.code(no, "segment number")
+        _, text, _ = self._listing(None, text, None)
         with self.ctx.db.unit() as uow:
-            return uow.segments.logged(no)
+            return uow.segments.line_count(no, text=text)
+
+    def logged(self, segment_no: str | None = None, *, text: str | None = None, limit: int | None = None
+               ) -> list[LoggedSegment]:
+        """Logged segments, oldest first; ``text``: those whose numbers or description contain it."""
+        no = values.code(segment_no, "segment number") if segment_no else None
+        _, text, limit = self._listing(None, text, limit)
+        with self.ctx.db.unit() as uow:
+            return uow.segments.logged(no, text=text, limit=limit)
+
+    def logged_count(self, segment_no: str | None = None, *, text: str | None = None) -> int:
+        no = values.code(segment_no, "segment number") if segment_no else None
+        _, text, _ = self._listing(None, text, None)
+        with self.ctx.db.unit() as uow:
+            return uow.segments.logged_count(no, text=text)
 
     def get_logged(self, no: str) -> LoggedSegment:
         no = values.code(no, "logged segment number")
@@ -190,7 +219,7 @@ class Segments:
             wanted = self._select(uow, contacts, criteria)
             present = uow.segments.contacts_on(no)
             new = [c for c in wanted if c not in present]
-            result = Selection(segment_no=no, changed=len(new), unchanged=len(wanted) - len(new))
+            result = Selection(segment_no=no, changed=len(new), unchanged=len(wanted) - len(new), contact_nos=new)
             if not dry_run and new:
                 uow.segments.add_lines(no, new)
             return result
@@ -204,7 +233,7 @@ class Segments:
             wanted = self._select(uow, contacts, criteria)
             present = uow.segments.contacts_on(no)
             gone = [c for c in wanted if c in present]
-            result = Selection(segment_no=no, changed=len(gone), unchanged=len(wanted) - len(gone))
+            result = Selection(segment_no=no, changed=len(gone), unchanged=len(wanted) - len(gone), contact_nos=gone)
             if not dry_run:
                 uow.segments.remove_lines(no, gone)
             return result
@@ -374,8 +403,10 @@ class Segments:
 
     # -- cancelling a logged segment -----------------------------------------------------------
 
-    def cancel(self, logged_no: str, *, restore: bool = False, dry_run: bool = False) -> ChangeResult:
-        """Cancel every entry of a logged segment, or with ``restore`` undo that, as a whole."""
+    def cancel(self, logged_no: str, *, restore: bool = False, dry_run: bool = False,
+               progress: Callable[[int, int | None], None] | None = None) -> ChangeResult:
+        """Cancel every entry of a logged segment, or with ``restore`` undo that, as a whole;
+        ``progress(done, total)`` is told as the entries are written."""
         logged_no = values.code(logged_no, "logged segment number")
         with self.ctx.db.unit() as uow:
             logged = self._logged(uow, logged_no)
@@ -390,7 +421,7 @@ class Segments:
         hook = "interaction_restored" if restore else "interaction_cancelled"
         with self.ctx.db.unit(write=True) as uow:
             result = self.entries.change(None, flt, refuse=lambda entry: None, changes=changes, dry_run=dry_run,
-                                         uow=uow)
+                                         uow=uow, progress=progress)
             if dry_run:
                 uow.rollback()
                 return result

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..domain import dates, values
+from ..domain import dates, rules, values
 from ..domain.choices import BUILTIN_EVENTS
 from ..domain.records import TEMPLATE_EDITABLE, InteractionGroup, Template
+from ..domain.words import plural
 from ..errors import AlreadyExists, BadValue, NotFound, Refused
 from .attachments import read_file
 
 if TYPE_CHECKING:
     from ..store.unit import UnitOfWork
     from .context import ServiceContext
+
+
+@dataclass
+class SetLoaded:
+    """What :meth:`Templates.load_set` added, and how many it found already there."""
+
+    groups: int = 0
+    templates: int = 0
+    events: int = 0
+    kept: int = 0
+
+
+def _search(text: str | None) -> str | None:
+    return values.text(text, "search text", 250) if text else None
 
 
 class Templates:
@@ -30,15 +47,38 @@ class Templates:
             existing = uow.groups.get(group.code)
             if existing is not None:
                 if exist_ok:
+                    rules.check_same(f"interaction group {group.code}", existing.model_dump(),
+                                     {"description": group.description})
                     return existing
                 raise AlreadyExists(f"interaction group {group.code} already exists")
             uow.groups.insert(group)
         return group
 
-    def groups(self) -> list[dict[str, Any]]:
-        """Every group, with how many templates it has."""
+    def groups(self, *, text: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Groups by code (their code or description containing ``text``), with how many templates each has."""
+        text, limit = _search(text), values.limit(limit) if limit is not None else None
         with self.ctx.db.unit() as uow:
-            return uow.groups.with_template_counts()
+            return uow.groups.with_template_counts(text, limit)
+
+    def group_count(self, *, text: str | None = None) -> int:
+        with self.ctx.db.unit() as uow:
+            return uow.groups.count(_search(text))
+
+    def get_group(self, code: str) -> InteractionGroup:
+        code = values.code(code, "group code")
+        with self.ctx.db.unit() as uow:
+            return self._group(uow, code)
+
+    def edit_group(self, code: str, *, description: str | None = None) -> InteractionGroup:
+        """Change a group's description."""
+        code = values.code(code, "group code")
+        with self.ctx.db.unit(write=True) as uow:
+            current = self._group(uow, code)
+            if description is None:
+                raise BadValue("give --description")
+            edited = values.validated(InteractionGroup, {"code": current.code, "description": description})
+            uow.groups.update(code, {"description": edited.description})
+            return self._group(uow, code)
 
     def remove_group(self, code: str, *, dry_run: bool = False) -> InteractionGroup:
         code = values.code(code, "group code")
@@ -46,7 +86,7 @@ class Templates:
             group = self._group(uow, code)
             used = uow.groups.template_count(code)
             if used:
-                raise Refused(f"interaction group {code} is used by {used} template(s)")
+                raise Refused(f"interaction group {code} is used by {plural(used, 'template')}")
             if not dry_run:
                 uow.groups.delete(code)
             return group
@@ -72,10 +112,19 @@ class Templates:
         with self.ctx.reading(uow) as u:
             return self.require(u, code)
 
-    def list(self, group_code: str | None = None, *, uow: "UnitOfWork | None" = None) -> list[Template]:
+    def list(self, group_code: str | None = None, *, text: str | None = None, limit: int | None = None,
+             uow: "UnitOfWork | None" = None) -> list[Template]:
+        """Templates by code: of a group, their code or description containing ``text``."""
         group = values.code(group_code, "group code") if group_code else None
+        text, limit = _search(text), values.limit(limit) if limit is not None else None
         with self.ctx.reading(uow) as u:
-            return u.templates.list(group)
+            return u.templates.list(group, text=text, limit=limit)
+
+    def count(self, group_code: str | None = None, *, text: str | None = None) -> int:
+        """How many templates :meth:`list` would list without a limit."""
+        group = values.code(group_code, "group code") if group_code else None
+        with self.ctx.db.unit() as uow:
+            return uow.templates.count(group, text=_search(text))
 
     def _changes(self, uow: "UnitOfWork", given: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(given) - set(TEMPLATE_EDITABLE))
@@ -98,6 +147,8 @@ class Templates:
             existing = uow.templates.get(template.code)
             if existing is not None:
                 if exist_ok:
+                    rules.check_same(f"template {template.code}", existing.to_dict(),
+                                     {name: getattr(template, name) for name in changes})
                     return existing
                 raise AlreadyExists(f"template {template.code} already exists")
             template.attachment_id = self._store_file(uow, content)
@@ -128,7 +179,8 @@ class Templates:
             template = self.require(uow, code)
             uses = uow.templates.uses(code)
             if uses["entries"]:
-                raise Refused(f"template {code} is used by {uses['entries']} log entries: it cannot be removed")
+                raise Refused(f"template {code} is used by {plural(uses['entries'], 'log entry', 'log entries')}: "
+                              "it cannot be removed")
             if uses["events"]:
                 raise Refused(f"template {code} is set up for event {uses['events'][0]}: unset it first")
             if uses["segments"]:
@@ -176,7 +228,8 @@ class Templates:
             old = uow.groups.get(new.code)
             differ = [] if old is None else [f for f in ("description",) if getattr(old, f) != getattr(new, f)]
             what = f"group {new.code}"
-            write_new, write_change = (lambda: uow.groups.insert(new)), (lambda: uow.groups.update(new))
+            write_new = lambda: uow.groups.insert(new)  # noqa: E731
+            write_change = lambda: uow.groups.update(new.code, {"description": new.description})  # noqa: E731
         elif kind == "template":
             new = values.validated(Template, {**given, "created_at": dates.now()})
             if new.group_code and uow.groups.get(new.group_code) is None:
@@ -205,6 +258,45 @@ class Templates:
             raise Refused(f"{what} is here with other values ({', '.join(differ)}); --update replaces them")
         write_change()
         return "updated"
+
+    # -- a set of groups, templates and events at once ---------------------------------------
+
+    def load_set(self, groups: Iterable[tuple[str, str | None]], templates: Iterable[dict[str, Any]],
+                 events: dict[str, str]) -> SetLoaded:
+        """Add the groups, templates and event map of a set (``ilog init --starter``) in one
+        transaction, each through the same rules as :meth:`add_group`, :meth:`add` and
+        :meth:`set_event`. What exists is left as it is (an admin's changes stay): a group or
+        template with the same code, an event already mapped. Running it twice changes nothing."""
+        loaded = SetLoaded()
+        now = dates.now()
+        with self.ctx.db.unit(write=True) as uow:
+            for code, description in groups:
+                group = values.validated(InteractionGroup, {"code": code, "description": description})
+                if uow.groups.get(group.code) is None:
+                    uow.groups.insert(group)
+                    loaded.groups += 1
+                else:
+                    loaded.kept += 1
+            for fields in templates:
+                fields = dict(fields)
+                code = fields.pop("code")
+                changes = self._changes(uow, fields)
+                template = values.validated(Template, {"code": code, "created_at": now, **changes})
+                if uow.templates.get(template.code) is None:
+                    uow.templates.insert(template)
+                    loaded.templates += 1
+                else:
+                    loaded.kept += 1
+            mapped = uow.setup.mapping()
+            for event, code in events.items():
+                event = self.check_event_name(event)
+                if event in mapped:
+                    loaded.kept += 1
+                    continue
+                self.require(uow, values.code(code, "template code"))
+                uow.setup.set(event, values.code(code, "template code"))
+                loaded.events += 1
+        return loaded
 
     # -- document events and the template setup ----------------------------------------------
 
@@ -250,9 +342,13 @@ class Templates:
             uow.setup.set(event, code)
 
     def unset_event(self, event: str) -> bool:
-        """Remove an event's template; returns False when none was set."""
+        """Remove an event's template; returns False when none was set. An event that is
+        neither known nor set up is a bad value (a typo must not look done)."""
         folded = values.text(event or "", "event", 100, strip=True).lower()
         with self.ctx.db.unit(write=True) as uow:
+            if uow.setup.template_for(folded) is None:
+                self.check_event_name(event)
+                return False
             return uow.setup.unset(folded)
 
     def template_for_event(self, event: str, *, uow: "UnitOfWork | None" = None) -> str | None:

@@ -54,6 +54,14 @@ class ContactStore:
     def exists(self, no: str) -> bool:
         return self.uow.execute(sa.select(C.c.no).where(C.c.no == no)).first() is not None
 
+    def many(self, nos: list[str]) -> list[Contact]:
+        """The contacts with these numbers, in the order given (numbers that do not exist left out)."""
+        found: dict[str, Contact] = {}
+        for chunk in chunks(list(nos)):
+            found.update((r["no"], to_contact(r)) for r in
+                         self.uow.execute(sa.select(C).where(C.c.no.in_(chunk))).mappings())
+        return [found[no] for no in nos if no in found]
+
     def existing(self, nos: Iterable[str]) -> set[str]:
         """Which of ``nos`` exist."""
         found: set[str] = set()
@@ -84,6 +92,9 @@ class ContactStore:
         if limit:
             stmt = stmt.limit(limit)
         return [to_contact(r) for r in self.uow.execute(stmt).mappings()]
+
+    def count(self, clauses: list[Any]) -> int:
+        return int(self.uow.execute(sa.select(sa.func.count()).select_from(C).where(*clauses)).scalar_one())
 
     def numbers(self, clauses: list[Any]) -> list[str]:
         """The numbers of the contacts matching ``clauses``, in order."""

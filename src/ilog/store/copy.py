@@ -12,6 +12,7 @@ be at this ilog's schema version (run ``ilog init`` on an older source first).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,21 +60,24 @@ class CopyResult:
     counts: dict[str, int] = field(default_factory=dict)  #: rows copied per table
 
 
-def copy(source_url: str, target_url: str, *, busy_timeout: float = 30, connect_timeout: float = 5) -> CopyResult:
-    """``ilog db copy``: open both databases (a missing SQLite source is an error, not a new file) and copy."""
+def copy(source_url: str, target_url: str, *, busy_timeout: float = 30, connect_timeout: float = 5,
+         progress: Callable[[int, int | None], None] | None = None) -> CopyResult:
+    """``ilog db copy``: open both databases (a missing SQLite source is an error, not a new file) and
+    copy; ``progress(rows done, rows in all)`` is told after each chunk."""
     path = sqlite_path(normalise_url(source_url))
     if path is not None and not path.is_file():
         raise NotFound(f"no database file {path}")
     source = Database(source_url, busy_timeout=busy_timeout, connect_timeout=connect_timeout)
     target = Database(target_url, busy_timeout=busy_timeout, connect_timeout=connect_timeout, create="file")
     try:
-        return CopyResult(source.masked_url, target.masked_url, copy_database(source, target))
+        return CopyResult(source.masked_url, target.masked_url, copy_database(source, target, progress=progress))
     finally:
         source.dispose()
         target.dispose()
 
 
-def copy_database(source: Database, target: Database) -> dict[str, int]:
+def copy_database(source: Database, target: Database, *,
+                  progress: Callable[[int, int | None], None] | None = None) -> dict[str, int]:
     """Copy every table of ``source`` into the empty ``target``; returns rows copied per table."""
     if source.url == target.url:
         raise Refused("the source and the destination are the same database")
@@ -91,13 +95,19 @@ def copy_database(source: Database, target: Database) -> dict[str, int]:
                 raise Refused(f"the destination {target.masked_url} is not empty (table {table.name} "
                               "has rows): copy into a new database")
         _merge_seeded(src, dst)
-        for table in models.metadata.sorted_tables:
-            if table.name in _SEEDED:
-                continue
+        copied = [t for t in models.metadata.sorted_tables if t.name not in _SEEDED]
+        total = done = 0
+        if progress is not None:
+            total = sum(int(src.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()) for t in copied)
+            progress(0, total)
+        for table in copied:
             counts[table.name] = 0
             for chunk in _rows(src, table):
                 dst.execute(table.insert(), chunk)
                 counts[table.name] += len(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, max(total, done))
         if dst.dialect.name == "postgresql":
             _advance_sequences(dst)
     return counts

@@ -156,6 +156,12 @@ class EntryStore:
         """How many cancelled entries a purge with this filter and cut-off would delete."""
         return self.count(flt, T.c.occurred_at < before, T.c.cancelled.is_(True))
 
+    def purgeable_first(self, flt: LogFilter, before: datetime, limit: int) -> list[Interaction]:
+        """The first (oldest) entries a purge with this filter and cut-off would delete."""
+        stmt = (sa.select(T).where(*entry_clauses(flt), T.c.occurred_at < before, T.c.cancelled.is_(True))
+                .order_by(T.c.occurred_at, T.c.entry_no).limit(limit))
+        return [to_interaction(r) for r in self.uow.execute(stmt).mappings()]
+
     def get(self, entry_no: int) -> Interaction | None:
         row = self.uow.execute(sa.select(T).where(T.c.entry_no == entry_no)).mappings().first()
         return to_interaction(row) if row else None

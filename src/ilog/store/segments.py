@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..domain.records import LOGGED_FIELDS, SEGMENT_FIELDS, Criteria, LoggedSegment, Segment, SegmentLine, from_row
-from .contacts import chunks
+from .contacts import chunks, like
 from .tables import contact as C
 from .tables import interaction as I  # noqa: E741
 from .tables import logged_segment as LS
@@ -66,11 +66,27 @@ class SegmentStore:
     def exists(self, no: str) -> bool:
         return self.uow.execute(sa.select(S.c.no).where(S.c.no == no)).first() is not None
 
-    def list(self, state: str | None = None) -> list[Segment]:
-        stmt = _segment_query().order_by(S.c.no)
+    @staticmethod
+    def _clauses(state: str | None, text: str | None) -> list[Any]:
+        clauses: list[Any] = []
         if state:
-            stmt = stmt.where(S.c.state == state)
+            clauses.append(S.c.state == state)
+        if text:
+            pattern = like(text)
+            clauses.append(sa.or_(sa.func.lower(S.c.no).like(pattern, escape="\\"),
+                                  sa.func.lower(S.c.description).like(pattern, escape="\\")))
+        return clauses
+
+    def list(self, state: str | None = None, *, text: str | None = None, limit: int | None = None) -> list[Segment]:
+        """Segments by number, in a state, their number or description containing ``text``."""
+        stmt = _segment_query().where(*self._clauses(state, text)).order_by(S.c.no)
+        if limit:
+            stmt = stmt.limit(limit)
         return [_segment(r) for r in self.uow.execute(stmt).mappings()]
+
+    def count(self, state: str | None = None, *, text: str | None = None) -> int:
+        return int(self.uow.execute(sa.select(sa.func.count()).select_from(S)
+                                    .where(*self._clauses(state, text))).scalar_one())
 
     def insert(self, values: dict[str, Any]) -> None:
         self.uow.execute(S.insert().values(**values))
@@ -84,15 +100,30 @@ class SegmentStore:
 
     # -- lines ---------------------------------------------------------------------------
 
-    def lines(self, no: str) -> list[SegmentLine]:
+    @staticmethod
+    def _line_clauses(no: str, text: str | None) -> list[Any]:
+        clauses: list[Any] = [L.c.segment_no == no]
+        if text:
+            pattern = like(text)
+            clauses.append(sa.or_(sa.func.lower(L.c.contact_no).like(pattern, escape="\\"),
+                                  sa.func.lower(C.c.name).like(pattern, escape="\\")))
+        return clauses
+
+    def lines(self, no: str, *, text: str | None = None, limit: int | None = None) -> list[SegmentLine]:
+        """A segment's lines in order; ``text``: those whose contact number or name contains it."""
         stmt = (sa.select(L.c.segment_no, L.c.line_no, L.c.contact_no, C.c.name.label("contact_name"),
                           C.c.type.label("contact_type"), C.c.company_no, L.c.template_code, L.c.description,
                           L.c.owner)
-                .join(C, C.c.no == L.c.contact_no).where(L.c.segment_no == no).order_by(L.c.line_no))
+                .join(C, C.c.no == L.c.contact_no).where(*self._line_clauses(no, text)).order_by(L.c.line_no))
+        if limit:
+            stmt = stmt.limit(limit)
         return [from_row(SegmentLine, dict(r)) for r in self.uow.execute(stmt).mappings()]
 
-    def line_count(self, no: str) -> int:
-        return int(self.uow.execute(sa.select(sa.func.count()).select_from(L).where(L.c.segment_no == no)).scalar())
+    def line_count(self, no: str, *, text: str | None = None) -> int:
+        stmt = sa.select(sa.func.count()).select_from(L)
+        if text:
+            stmt = stmt.join(C, C.c.no == L.c.contact_no)
+        return int(self.uow.execute(stmt.where(*self._line_clauses(no, text))).scalar())
 
     def contacts_on(self, no: str) -> set[str]:
         return set(self.uow.execute(sa.select(L.c.contact_no).where(L.c.segment_no == no)).scalars())
@@ -149,11 +180,28 @@ class SegmentStore:
 
     # -- logged segments -----------------------------------------------------------------
 
-    def logged(self, segment_no: str | None = None) -> list[LoggedSegment]:
-        stmt = sa.select(LS).order_by(LS.c.logged_at, LS.c.no)
+    @staticmethod
+    def _logged_clauses(segment_no: str | None, text: str | None) -> list[Any]:
+        clauses: list[Any] = []
         if segment_no:
-            stmt = stmt.where(LS.c.segment_no == segment_no)
+            clauses.append(LS.c.segment_no == segment_no)
+        if text:
+            pattern = like(text)
+            clauses.append(sa.or_(sa.func.lower(LS.c.no).like(pattern, escape="\\"),
+                                  sa.func.lower(LS.c.segment_no).like(pattern, escape="\\"),
+                                  sa.func.lower(LS.c.description).like(pattern, escape="\\")))
+        return clauses
+
+    def logged(self, segment_no: str | None = None, *, text: str | None = None, limit: int | None = None
+               ) -> list[LoggedSegment]:
+        stmt = sa.select(LS).where(*self._logged_clauses(segment_no, text)).order_by(LS.c.logged_at, LS.c.no)
+        if limit:
+            stmt = stmt.limit(limit)
         return [_logged(r) for r in self.uow.execute(stmt).mappings()]
+
+    def logged_count(self, segment_no: str | None = None, *, text: str | None = None) -> int:
+        return int(self.uow.execute(sa.select(sa.func.count()).select_from(LS)
+                                    .where(*self._logged_clauses(segment_no, text))).scalar_one())
 
     def get_logged(self, no: str) -> LoggedSegment | None:
         row = self.uow.execute(sa.select(LS).where(LS.c.no == no)).mappings().first()

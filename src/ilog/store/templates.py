@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..domain.records import InteractionGroup, Template, from_row
+from .contacts import like
 from .tables import interaction as T
 from .tables import interaction_group as G
 from .tables import interaction_template as P
@@ -32,10 +33,25 @@ class GroupStore:
         row = self.uow.execute(sa.select(G).where(G.c.code == code)).mappings().first()
         return from_row(InteractionGroup, dict(row)) if row else None
 
-    def with_template_counts(self) -> list[dict[str, Any]]:
+    @staticmethod
+    def _matching(text: str | None) -> list[Any]:
+        if not text:
+            return []
+        pattern = like(text)
+        return [sa.or_(sa.func.lower(G.c.code).like(pattern, escape="\\"),
+                       sa.func.lower(G.c.description).like(pattern, escape="\\"))]
+
+    def with_template_counts(self, text: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Groups (code or description containing ``text``), each with its number of templates."""
         count = sa.select(sa.func.count()).select_from(P).where(P.c.group_code == G.c.code).scalar_subquery()
-        rows = self.uow.execute(sa.select(G.c.code, G.c.description, count.label("templates")).order_by(G.c.code))
-        return [dict(r) for r in rows.mappings()]
+        stmt = (sa.select(G.c.code, G.c.description, count.label("templates"))
+                .where(*self._matching(text)).order_by(G.c.code))
+        if limit:
+            stmt = stmt.limit(limit)
+        return [dict(r) for r in self.uow.execute(stmt).mappings()]
+
+    def count(self, text: str | None = None) -> int:
+        return int(self.uow.execute(sa.select(sa.func.count()).select_from(G).where(*self._matching(text))).scalar_one())
 
     def template_count(self, code: str) -> int:
         return int(self.uow.execute(sa.select(sa.func.count()).select_from(P).where(P.c.group_code == code)).scalar_one())
@@ -43,8 +59,8 @@ class GroupStore:
     def insert(self, group: InteractionGroup) -> None:
         self.uow.execute(G.insert().values(code=group.code, description=group.description))
 
-    def update(self, group: InteractionGroup) -> None:
-        self.uow.execute(sa.update(G).where(G.c.code == group.code).values(description=group.description))
+    def update(self, code: str, values: dict[str, Any]) -> None:
+        self.uow.execute(sa.update(G).where(G.c.code == code).values(**values))
 
     def delete(self, code: str) -> None:
         self.uow.execute(sa.delete(G).where(G.c.code == code))
@@ -69,11 +85,28 @@ class TemplateStore:
         rows = self.uow.execute(sa.select(P).where(P.c.code.in_(sorted(codes)))).mappings()
         return {r["code"]: to_template(r) for r in rows}
 
-    def list(self, group_code: str | None = None) -> list[Template]:
-        stmt = sa.select(P).order_by(P.c.code)
+    @staticmethod
+    def _clauses(group_code: str | None, text: str | None) -> list[Any]:
+        clauses: list[Any] = []
         if group_code:
-            stmt = stmt.where(P.c.group_code == group_code)
+            clauses.append(P.c.group_code == group_code)
+        if text:
+            pattern = like(text)
+            clauses.append(sa.or_(sa.func.lower(P.c.code).like(pattern, escape="\\"),
+                                  sa.func.lower(P.c.description).like(pattern, escape="\\")))
+        return clauses
+
+    def list(self, group_code: str | None = None, *, text: str | None = None, limit: int | None = None
+             ) -> list[Template]:
+        """Templates by code, of a group, their code or description containing ``text``."""
+        stmt = sa.select(P).where(*self._clauses(group_code, text)).order_by(P.c.code)
+        if limit:
+            stmt = stmt.limit(limit)
         return [to_template(r) for r in self.uow.execute(stmt).mappings()]
+
+    def count(self, group_code: str | None = None, *, text: str | None = None) -> int:
+        return int(self.uow.execute(sa.select(sa.func.count()).select_from(P)
+                                    .where(*self._clauses(group_code, text))).scalar_one())
 
     def uses(self, code: str) -> dict[str, Any]:
         """What refers to a template: entries, set-up events, segments and segment lines."""

@@ -44,7 +44,7 @@ class Transfer:
     def export_log(self, flt: "LogFilter", *, comments: bool = True) -> Iterator[dict]:
         return self.log.export(flt, comments=comments)
 
-    def import_log(self, path: str, *, dry_run: bool = False, batch_size: int = 5000, notice: Any = None
-                   ) -> LogImportResult:
+    def import_log(self, path: str, *, dry_run: bool = False, batch_size: int = 5000, notice: Any = None,
+                   progress: Any = None) -> LogImportResult:
         return self.log.import_(path, dry_run=dry_run, batch_size=values.whole(batch_size, "batch size", 1),
-                                notice=notice)
+                                notice=notice, progress=progress)

@@ -82,13 +82,16 @@ class LogTransfer:
         return records
 
     def import_(self, path: str, *, dry_run: bool = False, batch_size: int = 5000,
-                notice: Callable[[str], None] | None = None) -> LogImportResult:
+                notice: Callable[[str], None] | None = None,
+                progress: Callable[[int, int | None], None] | None = None) -> LogImportResult:
         """Load a ``log export`` (JSON Lines or CSV) keeping entry numbers; running it again adds nothing.
 
         Nothing is written unless the whole file is valid and every contact and template
-        it names exists here.
+        it names exists here. ``progress(done, total)`` is told after each batch: while the
+        file is checked (``total`` None), then while it is written.
         """
         notice = notice or (lambda message: None)
+        progress = progress or (lambda done, total: None)
         reader = _LogFile(path)
         result = LogImportResult(dry_run=dry_run)
         # pass 1: values, references, conflicts (read-only)
@@ -103,6 +106,7 @@ class LogTransfer:
                 codes = {e["template_code"] for _, e in batch if e.get("template_code")}
                 missing_templates |= codes - uow.transfer.existing_templates(codes)
                 conflicts.extend(self._conflicts(uow, batch))
+            progress(result.entries, None)
         if reader.unknown:
             notice(f"fields not known to this ilog were ignored: {', '.join(sorted(reader.unknown))}")
         if missing_contacts or missing_templates:
@@ -125,9 +129,12 @@ class LogTransfer:
                     result.created += len(batch) - len(existing)
             return result
         # pass 2: write, a batch per unit of work
+        written = 0
         for batch in reader.batches(batch_size):
             with self.ctx.db.unit(write=True) as uow:
                 self._write(uow, batch, result)
+            written += len(batch)
+            progress(written, result.entries)
         return result
 
     @staticmethod
