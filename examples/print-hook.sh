@@ -9,7 +9,8 @@
 # through `ilog template setup` and the plugins; nothing is recorded for an event with no
 # template (exit 0). The idempotency key is the print job id when the ERP gives one
 # (ERP_PRINT_JOB), else a hash of the file, so a retried hook never records twice.
-# Prints the entry number; exit status 0 recorded (or nothing to record), 1 refused, 2 bad value.
+# Prints the entry number; exit status 0 recorded (or nothing to record, or spooled while the
+# database is away: see README "Running on many hosts"), 1 refused, 2 bad value.
 set -eu
 
 if [ $# -lt 3 ]; then

@@ -38,6 +38,8 @@ LISTINGS: dict[str, list[str]] = {
     "segment list": [],
     "segment show": ["SEG00001"],
     "segment logged": [],
+    "spool status": [],
+    "spool list": ["--all"],
 }
 #: commands that take --format and write: what they print must parse as well
 WRITES: dict[str, list[str]] = {
@@ -52,6 +54,7 @@ WRITES: dict[str, list[str]] = {
     "segment line": ["{open_segment}", "C1", "--description", "Hi"],
     "segment log": ["{open_segment}"],
     "db copy": ["{db}", "{copy}"],
+    "spool flush": [],  # delivers what spool_one() put there just before
 }
 FORMATS = ("json", "jsonl", "csv")
 NEEDS_AN_ARGUMENT = {"show", "timeline", "contact show", "template show", "attachment show", "segment show"}
@@ -142,9 +145,18 @@ def full(plugins, sample, tmp_path, db_url):
         open_segments.append(sample.ok("segment", "create", "--description", "Open", "--template", "CALL",
                                        "-q").stdout.strip())
         sample.ok("segment", "add", open_segments[-1], "C1")
+    spool_one(db_url, "INV-S")
     sample.values = [{"postponed": postponed[i], "open_segment": open_segments[i], "db": db_url,  # type: ignore
                       "copy": str(tmp_path / f"copy-{i}.db"), "n": str(i)} for i in range(len(FORMATS))]
     return sample
+
+
+def spool_one(db_url: str, document_no: str) -> None:
+    """A document event waiting in the spool (``spool status``, ``list`` and ``flush`` show it)."""
+    from ilog.testing import open_logbook
+
+    with open_logbook(db_url) as logbook:
+        assert logbook.record_event("sales.invoice", document_no, contact_no="C1", delivery="spool").spooled
 
 
 def test_machine_output_parses_on_a_full_database(full):
@@ -159,6 +171,8 @@ def test_machine_output_parses_on_a_full_database(full):
 def test_writing_commands_print_parseable_records(full):
     for index, fmt in enumerate(FORMATS):
         for name, args in WRITES.items():
+            if name == "spool flush":
+                spool_one(full.db_url, f"INV-F{index}")
             run = full(*name.split(), *[a.format(**full.values[index]) for a in args], "-f", fmt)
             assert run.exit_code == 0, (name, fmt, run.stderr)
             assert check_parses(run.stdout, fmt, name), (name, fmt)

@@ -91,7 +91,7 @@ def test_first_party_plugins_are_installed(load_all):
     host = make_plugin_host()
     from importlib.metadata import version
 
-    for name, dist in (("mailbox", "ilog-mailbox"), ("spool", "ilog-spool")):
+    for name, dist in (("mailbox", "ilog-mailbox"), ("dropfolder", "ilog-dropfolder")):
         assert host.info[name].source == "entry point" and host.info[name].version == version(dist)
         assert host.info[name].hooks == ["register_commands"]
 
