@@ -33,9 +33,9 @@ def status(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
 
     Example: ilog spool status
     """
-    logbook = state(ctx).logbook
-    say(f"ilog: spool {logbook.ctx.spool_path} (delivery = {logbook.ctx.delivery})")
-    render(logbook.delivery.status(), fmt, STATUS_COLUMNS, empty="ilog: the spool is empty")
+    delivery = state(ctx).logbook.delivery
+    say(f"ilog: spool {delivery.path} (delivery = {delivery.mode})")
+    render(delivery.status(), fmt, STATUS_COLUMNS, empty="ilog: the spool is empty")
 
 
 @spool_app.command("list")

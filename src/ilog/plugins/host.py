@@ -27,7 +27,7 @@ from typing import Any
 
 import pluggy
 
-from ..errors import IlogError, PluginError
+from ..errors import DatabaseUnavailable, IlogError, PluginError
 from . import hookspecs
 
 DEFAULT_NAME = "ilog.default"
@@ -115,7 +115,7 @@ class PluginHost:
         for name, function, argnames in self.implementations(hook):
             try:
                 result = function(*[kwargs[a] for a in argnames])
-            except PluginError:
+            except (PluginError, DatabaseUnavailable):  # the database went away under the hook: not its fault
                 raise
             except IlogError as exc:  # e.g. a lookup through the logbook that found nothing
                 if name == DEFAULT_NAME:

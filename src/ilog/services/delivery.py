@@ -139,7 +139,17 @@ class Delivery:
 
     @property
     def target(self) -> str:
+        """The database this logbook's events are for, as spooled rows name it."""
         return mask_url(self.ctx.db.url)
+
+    @property
+    def mode(self) -> str:
+        return self.ctx.delivery
+
+    @property
+    def path(self) -> Path | None:
+        """This host's spool file (it exists once something was spooled)."""
+        return self.ctx.spool_path
 
     @contextmanager
     def spool(self) -> Iterator[Spool]:

@@ -167,6 +167,17 @@ class Database:
                                 "@, :, / and spaces in a user name or password)") from None
         if self.is_sqlite:
             self._sqlite_setup(int(float(busy_timeout) * 1000))
+        event.listen(self.engine, "handle_error", self._on_error)
+
+    def _on_error(self, context) -> None:
+        """A statement that failed because the database went away is a DatabaseUnavailable at
+        once, wherever it ran: also inside a hook reading through the logbook, which would
+        otherwise make it the plugin's fault (the pool has already dropped the connection)."""
+        if context.is_pre_ping or context.connection is None:  # pre-ping reconnects; connect errors: _connect
+            return
+        error = self.error(context.sqlalchemy_exception)
+        if isinstance(error, DatabaseUnavailable):
+            raise error
 
     @property
     def masked_url(self) -> str:

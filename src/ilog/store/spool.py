@@ -171,16 +171,26 @@ class Spool:
         try:
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
                                    check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise IlogError(f"cannot open the spool {self.path}: {exc}") from None
+        try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self._wal(conn)
             conn.execute("PRAGMA synchronous = FULL")
-            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise IlogError(f"the spool {self.path} was made by a newer ilog (spool version {version}): "
+                                "upgrade ilog on this host")
+            if version != SCHEMA_VERSION:
                 with self._write(conn):
                     for statement in _SCHEMA:
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, IlogError) as exc:
+            conn.close()
+            if isinstance(exc, IlogError):
+                raise
             raise IlogError(f"cannot open the spool {self.path}: {exc}") from None
         self._conn = conn
         return conn
