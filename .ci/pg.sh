@@ -14,6 +14,9 @@
 #   ILOG_TEST_TLS_URL       postgresql://postgres:<password>@localhost:<port>/postgres?sslmode=verify-full&sslrootcert=<CA>
 #   ILOG_TEST_TLS_CA        the CA that signed the server's certificate (PEM)
 #   ILOG_TEST_TLS_WRONG_CA  another self-signed CA, which did not
+#   ILOG_TEST_PG_CTL        the server's pg_ctl, as the user it runs as, with its data directory and
+#                           log: a test may run "$ILOG_TEST_PG_CTL -m fast -w stop" and "... -w start"
+#                           (the server's settings are in its postgresql.conf; tests/test_spool_faults.py)
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
@@ -67,9 +70,18 @@ local    all      all               trust
 hostssl  all      all  127.0.0.1/32 scram-sha-256
 hostssl  all      all  ::1/128      scram-sha-256
 EOF
-"${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/log" -w \
-  -o "-p $PGPORT -k $PGROOT -c listen_addresses=localhost -c fsync=off -c max_connections=200 \
-      -c ssl=on -c ssl_cert_file=$TLS/server.crt -c ssl_key_file=$TLS/server.key" start >/dev/null
+cat >>"$PGROOT/data/postgresql.conf" <<EOF
+port = $PGPORT
+unix_socket_directories = '$PGROOT'
+listen_addresses = 'localhost'
+fsync = off
+max_connections = 200
+ssl = on
+ssl_cert_file = '$TLS/server.crt'
+ssl_key_file = '$TLS/server.key'
+EOF
+PG_CTL="${AS_PG[*]} $PGBIN/pg_ctl -D $PGROOT/data -l $PGROOT/log"   # paths from mktemp: no spaces
+$PG_CTL -w start >/dev/null
 "$PGBIN/psql" -X -q -h "$PGROOT" -p "$PGPORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
   -c "ALTER ROLE postgres PASSWORD '$PASSWORD'"
 
@@ -77,5 +89,6 @@ export ILOG_TEST_DATABASE_URL="postgresql+psycopg://postgres@/postgres?host=$PGR
 export ILOG_TEST_ADMIN_URL="$ILOG_TEST_DATABASE_URL"
 export ILOG_TEST_PG_HOST="$PGROOT" ILOG_TEST_PG_PORT="$PGPORT"
 export ILOG_TEST_TLS_CA="$TLS/ca.pem" ILOG_TEST_TLS_WRONG_CA="$TLS/wrong-ca.pem"
+export ILOG_TEST_PG_CTL="$PG_CTL"
 export ILOG_TEST_TLS_URL="postgresql://postgres:$PASSWORD_IN_URL@localhost:$PGPORT/postgres?sslmode=verify-full&sslrootcert=$ILOG_TEST_TLS_CA"
 "$@"

@@ -8,6 +8,9 @@ Cases (floor in brackets) and targets:
 - ``ilog --help`` [``python -c pass``]: at most 7x;
 - one-shot ``ilog event`` / ``ilog interact`` on an existing database [a Python script that
   opens the same database with the same pragmas, inserts one row, commits]: at most 20x;
+- one-shot ``ilog event`` with ``delivery = "spool"`` (the quick print path: the event only
+  reaches this host's spool) [the same script, with ``sqlite3`` on an SQLite file, on
+  every backend: the spool is always a local SQLite file]: at most 3x;
 - ``ilog event --input FILE`` with 10,000 events [raw driver inserting the same rows,
   one commit per 500]: at most 4x;
 - ``segment log`` of 100,000 lines [raw ``executemany`` of the same rows]: at most 3x;
@@ -78,6 +81,7 @@ from common import (  # noqa: E402
     MAX_FLOOR_SPREAD,
     MAX_LOAD,
     ROOT,
+    SQLITE_CONNECT,
     Backend,
     Machine,
     can_pin,
@@ -165,9 +169,11 @@ class Bench:
         ilog(self.env, url, "template", "setup", "sales.invoice", "INVOICE")
         return url
 
-    def case_oneshot(self) -> None:
-        url = self._oneshot_base()
-        floor_script = self.script("floor_oneshot", """
+    def _oneshot_floor(self, name: str, connect_source_text: str) -> Path:
+        """A script inserting one interaction row into an ilog database and committing: the floor
+        of a one-shot command."""
+        path = self.workdir / f"{name}.py"
+        path.write_text(connect_source_text + """
 import sys, datetime
 url, entry_no = sys.argv[1], int(sys.argv[2])
 now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
@@ -182,6 +188,11 @@ conn.execute("INSERT INTO interaction (entry_no, contact_no, company_no, occurre
 conn.execute("COMMIT")
 conn.close()
 """)
+        return path
+
+    def case_oneshot(self) -> None:
+        url = self._oneshot_base()
+        floor_script = self._oneshot_floor("floor_oneshot", connect_source(self.backend))
         counter = iter(range(10**9, 2 * 10**9))
 
         def floor() -> float:
@@ -201,6 +212,33 @@ conn.close()
                                    floor_label, interleave(event, floor, repeat), at_most=20))
         self.rows.append(ratio_row("one-shot `ilog interact C1 -t CALL`", floor_label,
                                    interleave(interact, floor, repeat), at_most=20))
+
+    def case_spool(self) -> None:
+        """The quick print path: ``ilog event`` in spool mode writes this host's SQLite spool,
+        whatever the backend; the floor is the raw ``sqlite3`` one-shot insert of case_oneshot."""
+        url = self._oneshot_base()
+        floor_db = self.workdir / "floor_spool.db"
+        ilog(self.env, str(floor_db), "init")
+        ilog(self.env, str(floor_db), "contact", "add", "Rossi SpA", "--no", "C1", "--type", "company")
+        ilog(self.env, str(floor_db), "template", "add", "INVOICE", "--kind", "letter")
+        floor_script = self._oneshot_floor("floor_spool", SQLITE_CONNECT)
+        # a home of its own: the events it spools must not wait for the other cases' events to deliver them
+        home = self.workdir / "spool-home"
+        home.mkdir()
+        env = {**self.env, "ILOG_DELIVERY": "spool", "ILOG_HOME": str(home)}
+        counter = iter(range(10**9, 2 * 10**9))
+
+        def floor() -> float:
+            return timed_run([sys.executable, str(floor_script), str(floor_db), str(next(counter))], env=self.env)
+
+        def event() -> float:
+            n = next(counter)
+            return timed_run([*ilog_command(), "--db", url, "event", "sales.invoice", "--document-no", f"INV-{n}",
+                              "--contact", "C1", "--key", f"print-{n}", "-q"], env=env)
+
+        self.rows.append(ratio_row("one-shot `ilog event ... --key K` with `ILOG_DELIVERY=spool` (to the spool)",
+                                   "Python script: open, same pragmas, insert one row, commit (sqlite3)",
+                                   interleave(event, floor, self.size("oneshot_repeat")), at_most=3))
 
     # -- batch mode ----------------------------------------------------------------------
 
@@ -587,6 +625,7 @@ def captured_sql() -> Iterator[list[tuple[str, Any]]]:
 CASES = {
     "help": Bench.case_help,
     "oneshot": Bench.case_oneshot,
+    "spool": Bench.case_spool,
     "batch": Bench.case_batch,
     "segment": Bench.case_segment,
     "cancel": Bench.case_cancel,

@@ -10,8 +10,9 @@
 # template (exit 0). The idempotency key is the ERP's print job id (ERP_PRINT_JOB): one key per
 # print job, so a retried hook records nothing twice while a real reprint of the same file (a
 # new job) is occurrence 2. Never key on the file's content: a reprint is the same file.
-# Without a print job id the entry has no key (a retried hook would record twice).
-# Prints the entry number; exit status 0 recorded (or nothing to record), 1 refused, 2 bad value.
+# Without a print job id the entry has no key of the ERP's (a retried hook would record twice).
+# Prints the entry number; exit status 0 recorded (or nothing to record, or spooled while the
+# database is away: see README "Running on many hosts"), 1 refused, 2 bad value.
 set -eu
 
 if [ $# -lt 3 ]; then

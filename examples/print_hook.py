@@ -10,8 +10,9 @@ validation, ``interaction_saved``), the occurrence count and the idempotency key
 long-running ERP process, keep one ``ilog.open()`` logbook and call
 ``logbook.record_event(...)`` for each document instead.
 
-Prints the entry number (nothing when no template is set up for the event); exit status 0
-recorded or nothing to record, 1 refused, 2 bad value, as ``ilog event``.
+Prints the entry number (nothing when no template is set up for the event, or when the
+database was away and the event was spooled: ``ilog spool flush`` delivers it); exit status 0
+recorded, spooled or nothing to record, 1 refused, 2 bad value, as ``ilog event``.
 
 The idempotency key is one per print job (``--print-job``, the ERP's job id): a retried hook
 records nothing new, and a real reprint of the same file (a new job) is occurrence 2. Never key

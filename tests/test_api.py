@@ -59,7 +59,7 @@ def test_import_ilog_imports_no_database_library():
 def test_ilog_help_imports_no_database_library_even_with_plugins(tmp_path):
     """``ilog --help`` with every installed plugin loaded: no database library is imported."""
     env = {k: v for k, v in os.environ.items() if k != "ILOG_LOAD_PLUGINS"}
-    for args in (["--help"], ["event", "--help"], ["spool", "--help"], ["mailbox", "import", "--help"]):
+    for args in (["--help"], ["event", "--help"], ["dropfolder", "--help"], ["mailbox", "import", "--help"]):
         run = subprocess.run([sys.executable, "-X", "importtime", "-m", "ilog", *args], capture_output=True,
                              text=True, env=env, timeout=120)
         assert run.returncode == 0, run.stderr[-2000:]

@@ -133,7 +133,7 @@ COMMANDS = _commands()
 
 def test_the_walk_finds_core_and_plugin_commands():
     paths = {" ".join(p) for p, _ in COMMANDS}
-    assert {"event", "template setup", "plugins", "interact", "mailbox import", "spool scan"} <= paths
+    assert {"event", "template setup", "plugins", "interact", "mailbox import", "dropfolder scan"} <= paths
 
 
 @pytest.mark.parametrize("path, command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])

@@ -43,9 +43,9 @@ def test_setup_set_show_unset(sample, snapshot):
     rows = {r["event"]: r["template_code"] for r in sample.ok("template", "setup", "-f", "json").json()}
     assert rows["sales.invoice"] == "INVOICE" and rows["sales.quote"] == "MAIL" and rows["email"] is None
     assert sample.ok("template", "setup", "sales.invoice", "-f", "json").json() == [
-        {"event": "sales.invoice", "template_code": "INVOICE"}]
+        {"event": "sales.invoice", "template_code": "INVOICE", "declared_by": "ilog"}]
     sample.ok("template", "setup", "sales.invoice", "CALL")  # re-map
-    assert sample.ok("template", "setup", "sales.invoice", "-f", "csv").lines[1] == "sales.invoice,CALL"
+    assert sample.ok("template", "setup", "sales.invoice", "-f", "csv").lines[1] == "sales.invoice,CALL,ilog"
     table = sample.ok("template", "setup").stdout
     assert "sales.quote" in table and "MAIL" in table
     sample.ok("template", "setup", "--unset", "sales.invoice")
@@ -80,7 +80,7 @@ def test_setup_includes_plugin_events(plugins, sample):
 
     plugins.append(Erp())
     rows = sample.ok("template", "setup", "-f", "json").json()
-    assert rows[-1] == {"event": "erp.delivery-note", "template_code": None}
+    assert rows[-1] == {"event": "erp.delivery-note", "template_code": None, "declared_by": "erp"}
     sample.ok("template", "setup", "erp.delivery-note", "INVOICE")
     assert sample.ok("template", "setup", "erp.delivery-note", "-f", "json").json()[0]["template_code"] == "INVOICE"
 

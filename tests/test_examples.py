@@ -105,3 +105,30 @@ def test_erp_customers_plugin(world, db_url, monkeypatch):
     assert event("--document-no", "INV-L", "--contact", "P3")["salesperson_code"] is None
     result = CliRunner().invoke(app, ["--db", db_url, "event", "sales.invoice", "--document-no", "X", "--ref", "99"])
     assert result.exit_code == 1 and "cannot resolve reference '99'" in result.stderr
+
+
+def _flush_commands() -> list[list[str]]:
+    """The ``ilog spool flush`` command lines of examples/crontab and of the systemd service."""
+    import shlex
+
+    commands = []
+    for line in (EXAMPLES / "crontab").read_text().splitlines():
+        if line and not line.startswith("#") and "spool flush" in line:
+            commands.append(shlex.split(line.split(">>", 1)[0])[5:])
+    for line in (EXAMPLES / "systemd" / "ilog-spool-flush.service").read_text().splitlines():
+        if line.startswith("ExecStart="):
+            commands.append(shlex.split(line.split("=", 1)[1]))
+    return commands
+
+
+def test_the_spool_flush_examples_deliver_what_was_spooled(world, db_url, monkeypatch):
+    commands = _flush_commands()
+    assert len(commands) == 2 and all(c[0].endswith("ilog") and c[1:3] == ["spool", "flush"] for c in commands)
+    timer = (EXAMPLES / "systemd" / "ilog-spool-flush.timer").read_text()
+    assert "OnUnitActiveSec=1min" in timer and "WantedBy=timers.target" in timer
+    for n, command in enumerate(commands, 1):
+        spooled = run(["ilog", "event", "sales.invoice", "--document-no", f"INV-{n}", "--contact", "P1"],
+                      env_for(db_url, ILOG_DELIVERY="spool"))
+        assert spooled.returncode == 0 and "spooled as" in spooled.stderr, spooled.stderr
+        flushed = run(["ilog", *command[1:]], env_for(db_url))
+        assert (flushed.returncode, flushed.stdout, flushed.stderr) == (0, f"{n}\n", "")

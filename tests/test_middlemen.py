@@ -145,15 +145,21 @@ REFUSALS = {
 
 
 @needs_tls
-@pytest.mark.parametrize("command", [("init",), ("log",), ("contact", "add", "Acme")], ids=" ".join)
+@pytest.mark.parametrize("command", [("init",), ("log",), ("contact", "add", "Acme"),
+                                     ("event", "sales.invoice", "--document-no", "INV-1", "--contact", "C1")],
+                         ids=lambda c: " ".join(c[:3]))
 @pytest.mark.parametrize("refusal", REFUSALS.values(), ids=REFUSALS.keys())
-def test_a_refused_tls_connection_is_one_clear_line_without_the_password(tls_db, snapshot, refusal, command):
+def test_a_refused_tls_connection_is_one_clear_line_without_the_password(tls_db, snapshot, refusal, command,
+                                                                          isolated_env):
+    """Also for ``ilog event`` with ``delivery = "auto"``: a wrong CA, host name or password
+    needs a person, not a retry, so the print fails rather than being spooled."""
     change, cause = refusal
     before = snapshot()
     run = run_ilog("--db", _tls_url(tls_db, **change), *command)
     _assert_one_error_line(run, cause)
     _assert_no_password(run)
     assert snapshot() == before
+    assert not (isolated_env / "spool.db").exists()
 
 
 @needs_tls

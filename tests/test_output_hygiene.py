@@ -44,6 +44,8 @@ LISTINGS: dict[str, list[str]] = {
     "team show": ["SALES"],
     "erasures": [],
     "retention show": [],
+    "spool status": [],
+    "spool list": ["--all"],
 }
 #: commands that take --format and write: what they print must parse as well
 WRITES: dict[str, list[str]] = {
@@ -60,6 +62,7 @@ WRITES: dict[str, list[str]] = {
     "segment log": ["{open_segment}"],
     "db copy": ["{db}", "{copy}"],
     "contact erase": ["{erasable}", "--yes"],
+    "spool flush": [],  # delivers what spool_one() put there just before
 }
 FORMATS = ("json", "jsonl", "csv")
 NEEDS_AN_ARGUMENT = {"show", "timeline", "contact show", "template show", "attachment show", "segment show",
@@ -156,10 +159,19 @@ def full(plugins, sample, tmp_path, db_url, isolated_env):
     for i in range(len(FORMATS) + 1):
         sample.ok("contact", "add", f"To Erase {i}", "--no", f"ERASE{i}")
     sample.ok("contact", "erase", f"ERASE{len(FORMATS)}", "--yes")  # an erasure for `ilog erasures`
+    spool_one(db_url, "INV-S")
     sample.values = [{"postponed": postponed[i], "open_segment": open_segments[i], "db": db_url,  # type: ignore
                       "copy": str(tmp_path / f"copy-{i}.db"), "n": str(i), "erasable": f"ERASE{i}"}
                      for i in range(len(FORMATS))]
     return sample
+
+
+def spool_one(db_url: str, document_no: str) -> None:
+    """A document event waiting in the spool (``spool status``, ``list`` and ``flush`` show it)."""
+    from ilog.testing import open_logbook
+
+    with open_logbook(db_url) as logbook:
+        assert logbook.record_event("sales.invoice", document_no, contact_no="C1", delivery="spool").spooled
 
 
 def test_machine_output_parses_on_a_full_database(full):
@@ -174,6 +186,8 @@ def test_machine_output_parses_on_a_full_database(full):
 def test_writing_commands_print_parseable_records(full):
     for index, fmt in enumerate(FORMATS):
         for name, args in WRITES.items():
+            if name == "spool flush":
+                spool_one(full.db_url, f"INV-F{index}")
             run = full(*name.split(), *[a.format(**full.values[index]) for a in args], "-f", fmt)
             assert run.exit_code == 0, (name, fmt, run.stderr)
             assert check_parses(run.stdout, fmt, name), (name, fmt)

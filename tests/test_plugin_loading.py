@@ -92,7 +92,7 @@ def test_first_party_plugins_are_installed(load_all):
     from importlib.metadata import version
 
     for name, dist, hooks in (("mailbox", "ilog-mailbox", ["contact_erased", "register_commands"]),
-                              ("spool", "ilog-spool", ["register_commands"])):
+                              ("dropfolder", "ilog-dropfolder", ["register_commands"])):
         assert host.info[name].source == "entry point" and host.info[name].version == version(dist)
         assert host.info[name].hooks == hooks
 

@@ -70,7 +70,7 @@ DEAD_URLS = [
 
 
 @pytest.mark.parametrize("url", DEAD_URLS)
-def test_a_password_never_appears_in_errors(cli, url, monkeypatch):
+def test_a_password_never_appears_in_errors(cli, url, monkeypatch, isolated_env):
     monkeypatch.setenv("ILOG_CONNECT_TIMEOUT", "2")
     for args in (["log"], ["interact", "P1", "-t", "CALL"], ["init"], ["db", "status"]):
         run = cli("--db", url, *args, db=False)
@@ -78,10 +78,18 @@ def test_a_password_never_appears_in_errors(cli, url, monkeypatch):
         assert run.stderr.startswith("ilog: error: ") and len(run.stderr.strip().splitlines()) == 1, run.stderr
         assert SECRET not in run.stdout + run.stderr, run.stderr
         assert "***" in run.stderr or "ilog@127.0.0.1" in run.stderr, run.stderr
-    # and from a real process, as a print hook would run it
-    run = ilog("--db", url, "event", "sales.invoice", "--document-no", "1", "--contact", "C1",
-               extra_env={"ILOG_CONNECT_TIMEOUT": "2"})
-    assert run.returncode == 1 and SECRET not in (run.stdout + run.stderr).decode(), run.stderr
+    # and from a real process, as a print hook would run it: it fails (direct), or it is spooled
+    # (auto, the default) and the password is in neither what it says nor the spool
+    for delivery in ("direct", "auto"):
+        run = ilog("--db", url, "event", "sales.invoice", "--document-no", "1", "--contact", "C1",
+                   extra_env={"ILOG_CONNECT_TIMEOUT": "2", "ILOG_DELIVERY": delivery})
+        said = (run.stdout + run.stderr).decode()
+        assert SECRET not in said, said
+        if delivery == "direct" or "cannot use database URL" in said:  # a URL that cannot work is not spooled
+            assert run.returncode == 1, said
+        else:
+            assert run.returncode == 0 and "spooled as" in said and "***" in said, said
+            assert SECRET.encode() not in (isolated_env / "spool.db").read_bytes()
 
 
 @pytest.mark.parametrize("url", DEAD_URLS[:4])

@@ -48,7 +48,7 @@ def tops(modules: set[str]) -> set[str]:
 def test_import_ilog_imports_no_database_library_and_no_plugin(tmp_path):
     modules, _ = modules_after(tmp_path, mode="import")
     assert "ilog" in modules  # the probe works
-    assert not tops(modules) & set(HEAVY)
+    assert not tops(modules) & {*HEAVY, "pluggy"}  # ilog.hookimpl is loaded on first use
     assert not {m for m in modules if m.startswith(("ilog.plugins.host", "ilog.plugins.defaults", "ilog_plugins_dir",
                                                     "ilog.logbook", "ilog.store", "ilog.services", "ilog.domain",
                                                     "ilog.app", "typer"))}
@@ -86,6 +86,31 @@ def test_one_shot_commands_import_only_their_path(sample, db_url, tmp_path, comm
         assert not {m for m in modules if m.startswith("sqlalchemy.dialects.postgresql")}
     # the command of this run was built, and the others' modules were not needed
     assert not {m for m in modules if m.startswith("ilog.services.transfer")}
+
+
+def test_a_spooled_event_imports_no_typer_no_database_library_no_pydantic_and_no_plugin(db_url, tmp_path, monkeypatch,
+                                                                                      isolated_env):
+    """``ilog event`` with ``delivery = "spool"`` (the print path): the spool is written with the
+    standard library's sqlite3 alone, before Typer, and no plugin is even looked for."""
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "loud.py").write_text("import ilog\n\n@ilog.hookimpl\ndef enrich_interaction(interaction):\n    pass\n")
+    monkeypatch.setenv("ILOG_PLUGINS_DIR", str(folder))
+    monkeypatch.delenv("ILOG_LOAD_PLUGINS")
+    modules, _ = modules_after(tmp_path, "--db", db_url, "event", "sales.invoice", "--document-no", "INV-1",
+                               "--contact", "P1", "--key", "k-1", "-q", env={"ILOG_DELIVERY": "spool"})
+    assert {"ilog.cli.quick", "ilog.store.spool", "sqlite3"} <= modules  # the probe saw the quick path spool it
+    import sqlite3
+
+    with sqlite3.connect(isolated_env / "spool.db") as conn:
+        assert conn.execute("SELECT key FROM spooled").fetchall() == [("k-1",)]
+    assert not tops(modules) & {*HEAVY, "typer", "click", "pluggy", "tabulate", "dateutil", "rich", "ilog_mailbox",
+                                "ilog_dropfolder", "ilog_plugins_dir", "importlib_metadata"}, tops(modules) & {
+                                    *HEAVY, "typer", "click", "pluggy", "ilog_plugins_dir"}
+    assert not {m for m in modules if m.startswith(("ilog.cli.root", "ilog.plugins", "ilog.logbook", "ilog.app",
+                                                    "ilog.store.database", "ilog.domain.records", "ilog.domain.values",
+                                                    "ilog.services.events"))}
+    assert "importlib.metadata" not in modules  # no entry points were read
 
 
 def test_one_shot_command_keeps_every_other_command_reachable(sample, db_url, tmp_path):

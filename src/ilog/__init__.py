@@ -1,7 +1,7 @@
 """ilog: a command-line interaction log, and the Python API ERP scripts and plugins use.
 
-``import ilog`` is cheap: it imports no database library (the names below that need one
-are loaded on first use). Everything a plugin or an ERP script needs is here::
+``import ilog`` is cheap: it imports no database library and no pluggy (the names below
+that need one are loaded on first use). Everything a plugin or an ERP script needs is here::
 
     import ilog
 
@@ -26,12 +26,12 @@ from .errors import (
     IlogError,
     NotFound,
     PluginError,
+    DatabaseUnavailable,
     ReadOnlyDatabase,
     ReadOnlyRecord,
     Refused,
     ValidationFailed,
 )
-from .plugins.hookspecs import hookimpl
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     )
     from .cli.context import logbook_for, say
     from .logbook import Logbook, LogbookView
+    from .plugins.hookspecs import hookimpl
     from .services.events import EventOutcome
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "Comment",
     "Contact",
     "DatabaseError",
+    "DatabaseUnavailable",
     "DocumentEvent",
     "EventOutcome",
     "IlogError",
@@ -97,6 +99,7 @@ _LAZY = {
     "Logbook": "ilog.logbook",
     "LogbookView": "ilog.logbook",
     "EventOutcome": "ilog.services.events",
+    "hookimpl": "ilog.plugins.hookspecs",
     "logbook_for": "ilog.cli.context",
     "say": "ilog.cli.context",
     "parse_datetime": "ilog.domain.dates",
@@ -133,8 +136,12 @@ def record_event(event: str, document_no: str, *, url: str | None = None, **fiel
 
     ``fields`` are those of :class:`DocumentEvent` (``contact_no`` or ``ref``,
     ``document_type``, ``version_no``, ``occurred_at``, ``subject``, ``attach``,
-    ``idempotency_key`` or ``key``...). Returns a :class:`RecordResult`; its ``entry_no`` is
-    None when no template is set up for the event.
+    ``idempotency_key`` or ``key``...), and ``delivery`` (``direct``, ``auto``, ``spool``)
+    overrides the setting. Returns a :class:`RecordResult`; its ``entry_no`` is None when no
+    template is set up for the event, or when the event was spooled because the database
+    is away (``delivery = "auto"``, the default) or ``delivery = "spool"``: then
+    ``spool_id`` says where it waits and ``key`` is the idempotency key it will be recorded
+    with.
     """
     with open(url) as logbook:
         return logbook.record_event(event, document_no=document_no, **fields)

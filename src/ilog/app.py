@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .config import Settings, load_settings
+from .config import Settings, default_spool_path, load_settings
 from .domain import dates
 
 if TYPE_CHECKING:
@@ -37,7 +37,8 @@ def build_logbook(settings: Settings, host: "PluginHost", *, create: bool = Fals
                   create=creation(settings, create=create))  # type: ignore[arg-type]
     host.hook_timeout = float(settings.get("hook_timeout"))  # type: ignore[arg-type]
     ctx = ServiceContext(db=db, plugins=host, user=settings.user, warn=warn or stderr_warning,
-                         attachment_max_bytes=settings.attachment_max_bytes, retention=settings.table("retention"))
+                         attachment_max_bytes=settings.attachment_max_bytes, retention=settings.table("retention"),
+                         delivery=settings.delivery, spool_path=default_spool_path())
     return Logbook(ctx)
 
 

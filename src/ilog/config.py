@@ -44,13 +44,19 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "connect_timeout": ("ILOG_CONNECT_TIMEOUT", "seconds to wait for a database server"),
     "busy_timeout": ("ILOG_BUSY_TIMEOUT", "seconds an SQLite writer waits for the lock"),
     "hook_timeout": ("ILOG_HOOK_TIMEOUT", "seconds a plugin may take after a commit before it is abandoned"),
+    "delivery": ("ILOG_DELIVERY", "direct, auto or spool: what `ilog event` does when the database is away"),
 }
+
+#: the values of ``delivery``: fail as before, spool when the database cannot be reached, always spool
+DELIVERY_MODES = ("direct", "auto", "spool")
 
 DEFAULT_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 
 #: settings that are numbers (the rest are text)
 _NUMBERS: dict[str, type] = {"attachment_max_bytes": int, "connect_timeout": float, "busy_timeout": float,
                               "hook_timeout": float}
+#: settings that take one of a few words
+_CHOICES: dict[str, tuple[str, ...]] = {"delivery": DELIVERY_MODES}
 
 #: tables of settings a config file may hold: table -> {key: str | dict}, where ``str`` is one
 #: text value and ``dict`` a sub-table of text values keyed by code. ``retention``: how long
@@ -85,6 +91,12 @@ def default_database_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("ilog")) / "ilog.db"
+
+
+def default_spool_path() -> Path:
+    """The spool of events waiting for the database: next to the default database, for this
+    OS user (``<data dir>/spool.db``; see :mod:`ilog.store.spool`)."""
+    return default_database_path().parent / "spool.db"
 
 
 def default_plugins_dir() -> Path:
@@ -129,6 +141,10 @@ class Settings:
     def plugins_dir_configured(self) -> bool:
         """Whether the plugins directory was set (a file, the environment), not the default."""
         return self.sources.get("plugins_dir") != "default"
+
+    @property
+    def delivery(self) -> str:
+        return str(self.values.get("delivery") or "auto")
 
     @property
     def attachment_max_bytes(self) -> int:
@@ -220,6 +236,12 @@ def _check_value(name: str, value: object, where: str) -> object:
     if kind is None:
         if not isinstance(value, str):
             raise BadValue(f"{where}: {name} must be a string, not {value!r}")
+        allowed = _CHOICES.get(name)
+        if allowed is not None:
+            folded = value.strip().lower()
+            if folded not in allowed:
+                raise BadValue(f"{where}: {name} must be one of {', '.join(allowed)}, not {value!r}")
+            return folded
         return value
     try:
         if isinstance(value, bool):
@@ -243,6 +265,7 @@ def load_settings(*, database_url: str | None = None, user: str | None = None) -
     settings.set("connect_timeout", 5, "default")
     settings.set("busy_timeout", 30, "default")
     settings.set("hook_timeout", 10, "default")
+    settings.set("delivery", "auto", "default")
     for path in (system_config_path(), user_config_path()):
         for name, value in _read_toml(path).items():
             settings.set(name, value, str(path))

@@ -65,5 +65,15 @@ class DatabaseError(IlogError):
     """The database cannot be reached, is not initialised, refused a statement, or is newer than this ilog."""
 
 
-class ReadOnlyDatabase(DatabaseError):
-    """A write to a database (or file system) that is read-only."""
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached or cannot take a write *now*: the server refused the
+    connection or did not answer within the connect timeout, has too many connections, is
+    starting up or shutting down, dropped the connection, or is a read-only standby; an
+    SQLite file stayed locked for the whole busy timeout. Trying again later may work, so
+    ``ilog event`` (``delivery = "auto"``) spools the event instead of failing. A wrong
+    password, an unknown database or a bad certificate are plain :class:`DatabaseError`:
+    they need a person, not a retry."""
+
+
+class ReadOnlyDatabase(DatabaseUnavailable):
+    """A write to a database (or file system) that is read-only (a standby, a read-only file)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .services.contacts import Contacts
+from .services.delivery import Delivery
 from .services.entries import Entries
 from .services.events import EventOutcome, Events
 from .services.reports import Reports
@@ -109,13 +110,25 @@ class Logbook:
         contacts, templates = Contacts(ctx), Templates(ctx)
         segments = Segments(ctx, self.entries)
         self.events = Events(ctx, self.entries, templates)
+        self.delivery = Delivery(ctx, self.events, self._events_for)
         self.reports = Reports(ctx, self.entries)
         self.contacts: Contacts = _Guarded(contacts)  # type: ignore[assignment]
         self.templates: Templates = _Guarded(templates)  # type: ignore[assignment]
         self.segments: Segments = _Guarded(segments)  # type: ignore[assignment]
         self.teams: Teams = _Guarded(Teams(ctx))  # type: ignore[assignment]
+        self._as_user: dict[str, Logbook] = {}
         ctx.view = LogbookView(self, services=(contacts, templates, segments))
 
+    def _events_for(self, user: str) -> Events:
+        """Events recorded as ``user`` (a spooled event is delivered as the user who printed it)."""
+        if user == self.ctx.user:
+            return self.events
+        book = self._as_user.get(user)
+        if book is None:
+            from dataclasses import replace
+
+            book = self._as_user[user] = Logbook(replace(self.ctx, user=user, view=None))
+        return book.events
 
     @cached_property
     def transfer(self) -> "Transfer":
@@ -178,9 +191,13 @@ class Logbook:
         return self.entries.interact(contact_no, template_code, attach=attach, open_activity=open_activity, **values)
 
     def record_event(self, event: "str | DocumentEvent", document_no: str | None = None, *, key: str | None = None,
-                     **fields: Any) -> "RecordResult":
-        """Record a document event, as ``ilog event`` does (fields: those of DocumentEvent)."""
-        return self.events.record(event, document_no, key=key, **fields)
+                     delivery: str | None = None, **fields: Any) -> "RecordResult":
+        """Record a document event, as ``ilog event`` does (fields: those of DocumentEvent).
+
+        By the ``delivery`` setting (or this call's ``delivery``: ``direct``, ``auto``,
+        ``spool``), an event the database cannot take now is spooled: the result then has a
+        ``spool_id`` and no entry (see :mod:`ilog.services.delivery`)."""
+        return self.delivery.record(event, document_no, key=key, delivery=delivery, **fields)
 
     def record_events(self, events: Iterable[Any], *, defaults: dict[str, Any] | None = None,
                       chunk_size: int = 500) -> list[EventOutcome]:

@@ -29,6 +29,11 @@ def print_result(result: "RecordResult", fmt: str, quiet: bool) -> None:
     """What interact and event print: the entry number, or the record with --format."""
     from ..domain.records import INTERACTION_FIELDS
 
+    if result.spooled:  # no entry yet; said even with --quiet: the print is kept, not recorded
+        if fmt != "table":
+            render_record({"spool_id": result.spool_id, "key": result.key, "message": result.message}, fmt)
+        say(f"ilog: {result.message}")
+        return
     if result.entry_no is None:
         say(f"ilog: {result.message}")
         return

@@ -539,7 +539,12 @@ class LogFilter(BaseModel):
 
 
 class RecordResult(BaseModel):
-    """What recording one interaction gave: the entry, and whether it is new."""
+    """What recording one interaction gave: the entry, and whether it is new.
+
+    A document event that was spooled (the database was away, or ``delivery = "spool"``)
+    has no entry yet: ``entry_no`` is None, ``spool_id`` its place in this host's spool and
+    ``key`` the idempotency key it will be recorded with (``ilog spool flush``).
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
@@ -547,6 +552,12 @@ class RecordResult(BaseModel):
     created: bool
     interaction: Interaction | None = None
     message: str | None = None
+    spool_id: int | None = None
+    key: str | None = None
+
+    @property
+    def spooled(self) -> bool:
+        return self.spool_id is not None
 
 
 class ChangeResult(BaseModel):

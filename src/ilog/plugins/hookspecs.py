@@ -10,7 +10,9 @@ Rules every hook shares:
 - A hook that raises *before* the save (``resolve_contact``, ``interaction_from_document``,
   ``enrich_interaction``, ``validate_interaction``) stops the command: ``ilog: error:``
   names the plugin and the reason, exit status 1, nothing is written. For a segment or a
-  batch that is the whole segment.
+  batch that is the whole segment. (A hook whose read through ``logbook`` failed because the
+  database went away raises :class:`ilog.DatabaseUnavailable`, which is passed on as it is:
+  ``ilog event`` then spools the event, as for any other read.)
 - A hook that raises *after* the commit (``interaction_saved``, ``interaction_cancelled``,
   ``interaction_restored``, ``interactions_purged``, ``contact_erased``) cannot undo it: its error becomes a
   warning on stderr naming the plugin, the other plugins still run, and the exit status

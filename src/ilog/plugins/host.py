@@ -30,7 +30,7 @@ from typing import Any
 
 import pluggy
 
-from ..errors import IlogError, Interrupted, PluginError
+from ..errors import DatabaseUnavailable, IlogError, Interrupted, PluginError
 from . import hookspecs
 
 DEFAULT_NAME = "ilog.default"
@@ -125,7 +125,7 @@ class PluginHost:
         for name, function, argnames in self.implementations(hook):
             try:
                 result = function(*[kwargs[a] for a in argnames])
-            except PluginError:
+            except (PluginError, DatabaseUnavailable):  # the database went away under the hook: not its fault
                 raise
             except IlogError as exc:  # e.g. a lookup through the logbook that found nothing
                 if name == DEFAULT_NAME:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,6 +34,10 @@ class ServiceContext:
     attachment_max_bytes: int = DEFAULT_ATTACHMENT_MAX_BYTES
     #: the ``[retention]`` settings as :meth:`ilog.config.Settings.table` gives them
     retention: dict[str, Any] = field(default_factory=dict)
+    #: what recording a document event does when the database is away: direct, auto or spool
+    delivery: str = "direct"
+    #: this host's spool of events waiting for the database (None: nothing is ever spooled)
+    spool_path: Path | None = None
     #: the read-only view of the logbook hooks receive (set by the logbook that owns this context)
     view: Any = field(default=None, repr=False)
 

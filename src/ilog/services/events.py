@@ -11,7 +11,8 @@ process: events are prepared chunk by chunk in ONE read unit (each template, con
 event mapping read once per chunk, hooks reading through the same snapshot), then each
 chunk is saved in one write unit. A bad event never sinks the others: it is an outcome with
 its line number and error; if a chunk fails in the database, its events are saved again one
-by one so that only the bad one fails.
+by one so that only the bad one fails (unless the database is away: then the rest of the
+chunk fails with that at once, rather than one connect timeout per event).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain import dates, rules, values
 from ..domain.records import EVENT_FIELDS, DocumentEvent, Interaction, RecordResult
-from ..errors import BadValue, DatabaseError, IlogError, NotFound
+from ..errors import BadValue, DatabaseError, DatabaseUnavailable, IlogError, NotFound
 
 if TYPE_CHECKING:
     from ..store.unit import UnitOfWork
@@ -115,7 +116,7 @@ class Events:
         Returns a result with ``entry_no`` None and a ``message`` when no template is set
         up for the event (nothing is recorded; that is not an error).
         """
-        doc = self._document(event, document_no, key, fields)
+        doc = self.document(event, document_no, key, fields)
         with self.ctx.db.unit() as uow:
             doc = self.prepare(doc, uow=uow)
             if doc.idempotency_key:
@@ -139,7 +140,10 @@ class Events:
         return self.entries.save_prepared([draft], attach=doc.attach)[0]
 
     @staticmethod
-    def _document(event: Any, document_no: str | None, key: str | None, fields: dict[str, Any]) -> DocumentEvent:
+    def document(event: Any, document_no: str | None = None, key: str | None = None,
+                 fields: dict[str, Any] | None = None) -> DocumentEvent:
+        """The validated DocumentEvent of what :meth:`record` was given (BadValue if a value is bad)."""
+        fields = fields or {}
         if isinstance(event, DocumentEvent):
             if document_no is not None or key is not None or fields:
                 raise BadValue("give a DocumentEvent or its fields, not both")
@@ -154,13 +158,18 @@ class Events:
         assert doc is not None
         return doc
 
-    def prepare(self, doc: DocumentEvent, *, uow: "UnitOfWork") -> DocumentEvent:
-        """Check an event's name and resolve its contact (``--ref`` through ``resolve_contact``)."""
+    def check(self, doc: DocumentEvent) -> DocumentEvent:
+        """What needs no database: the event's name (folded), and a contact or a reference."""
         doc.event = self.templates.check_event_name(doc.event)
         if doc.contact_no is not None and doc.ref is not None:
             raise BadValue("give a contact (--contact, contact_no) or a reference (--ref, ref), not both")
         if doc.contact_no is None and doc.ref is None:
             raise BadValue("an event needs a contact (--contact, contact_no) or a reference (--ref, ref)")
+        return doc
+
+    def prepare(self, doc: DocumentEvent, *, uow: "UnitOfWork") -> DocumentEvent:
+        """Check an event and resolve its contact (``--ref`` through ``resolve_contact``)."""
+        self.check(doc)
         if doc.contact_no is None:
             ref = values.required_text(doc.ref, "reference", 100)
             resolved = self.ctx.plugins.first("resolve_contact", ref=ref, event=doc, logbook=self.ctx.hooks_view(uow))
@@ -263,6 +272,7 @@ class Events:
                     batch.append((outcome, draft))
         if replays:
             self.entries.notify_saved(replays)
+        away: DatabaseUnavailable | None = None  # the rest of the chunk fails at once, not one timeout each
         if batch:
             try:
                 for (outcome, _), result in zip(batch, self.entries.save_prepared([d for _, d in batch])):
@@ -270,14 +280,21 @@ class Events:
             except Exception as exc:  # noqa: BLE001 - one bad event must not sink the chunk
                 if not _is_database_error(exc):
                     raise
+                if isinstance(exc, DatabaseUnavailable):
+                    away = exc
                 alone[:0] = [(outcome, draft, None) for outcome, draft in batch]
         for outcome, draft, attach in alone:
+            if away is not None:
+                outcome.error = away
+                continue
             try:
                 outcome.result = self.entries.save_prepared([draft], attach=attach)[0]
             except Exception as exc:  # noqa: BLE001
                 if not _is_database_error(exc):
                     raise
                 outcome.error = _error_from(exc)
+                if isinstance(outcome.error, DatabaseUnavailable):
+                    away = outcome.error
         return outcomes
 
 

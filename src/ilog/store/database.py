@@ -12,6 +12,12 @@ a small pool for its own duration (so a long-running ``ilog.open()`` keeps its c
 for its lifetime, and a one-shot command reuses one connection for its few transactions).
 The schema is checked once per Database, under a lock.
 
+Errors come out as one :class:`~ilog.errors.DatabaseError` line naming the cause, password
+masked; those a later retry may cure (refused, timed out, too many connections, starting
+up or shutting down, a dropped connection, a read-only standby, a lock held for the whole
+busy timeout) are :class:`~ilog.errors.DatabaseUnavailable`, which is what ``ilog event``
+spools on (:func:`unavailable` is the one place that tells them apart).
+
 PostgreSQL: a server that does not answer fails fast (``connect_timeout``); nothing sets
 session-level state and psycopg never prepares statements, so PgBouncer in transaction mode
 is fine; the only lock ilog takes itself is ``pg_advisory_xact_lock`` (released at commit)
@@ -40,7 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import DatabaseError, ReadOnlyDatabase
+from ..errors import DatabaseError, DatabaseUnavailable, ReadOnlyDatabase
 from . import tables
 from .unit import UnitOfWork
 from .urls import looks_like_a_mistyped_url, mask_url, normalise_url, password_forms, scrub, sqlite_path
@@ -64,6 +70,38 @@ def _private_file(path: Path, *, parents: bool) -> None:
 def _writable(path: Path) -> bool:
     """Whether this process may write the file and create files beside it (SQLite's -wal, -shm)."""
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+#: SQLSTATEs (or their two-character classes) of a server that cannot take the work now:
+#: connection exceptions, insufficient resources (too many connections), shutdown and
+#: start-up, a read-only (standby) transaction, serialization failures and deadlocks, a lock
+#: not available
+_UNAVAILABLE_STATES = frozenset({"08", "53", "57P01", "57P02", "57P03", "57P05", "25006", "40001", "40P01",
+                                 "55P03"})
+#: what libpq, PgBouncer and SQLite say when the server cannot be reached or is busy, where
+#: no SQLSTATE comes with it (libpq gives none for a failed connection attempt)
+_UNAVAILABLE_TEXTS = (
+    "connection refused", "timeout expired", "timed out", "could not connect", "no route to host",
+    "network is unreachable", "temporary failure in name resolution", "too many clients",
+    "too many connections", "remaining connection slots are reserved", "the database system is starting up",
+    "the database system is shutting down", "the database system is in recovery mode",
+    "the database system is not yet accepting connections", "server closed the connection unexpectedly",
+    "terminating connection", "consuming input failed", "connection is lost", "connection is closed",
+    "could not receive data from server", "could not send data to server", "is the server running",
+    "server conn crashed", "no more connections allowed", "pgbouncer cannot connect to server",
+    "query_wait_timeout", "server login has been failing", "client_login_timeout", "database is locked",
+    "database is busy", "database table is locked",
+)
+
+
+def unavailable(exc: BaseException, text: str) -> bool:
+    """Whether a driver error means "cannot reach or cannot write now" (a retry may work),
+    rather than a wrong password, an unknown database, a bad certificate or a bad statement."""
+    state = getattr(exc, "sqlstate", None)
+    if state:
+        return state in _UNAVAILABLE_STATES or state[:2] in _UNAVAILABLE_STATES
+    folded = text.lower()
+    return any(phrase in folded for phrase in _UNAVAILABLE_TEXTS)
 
 
 def _unicode_lower(value):
@@ -138,6 +176,17 @@ class Database:
                                 "@, :, / and spaces in a user name or password)") from None
         if self.is_sqlite:
             self._sqlite_setup(int(float(busy_timeout) * 1000))
+        event.listen(self.engine, "handle_error", self._on_error)
+
+    def _on_error(self, context) -> None:
+        """A statement that failed because the database went away is a DatabaseUnavailable at
+        once, wherever it ran: also inside a hook reading through the logbook, which would
+        otherwise make it the plugin's fault (the pool has already dropped the connection)."""
+        if context.is_pre_ping or context.connection is None:  # pre-ping reconnects; connect errors: _connect
+            return
+        error = self.error(context.sqlalchemy_exception)
+        if isinstance(error, DatabaseUnavailable):
+            raise error
 
     @property
     def masked_url(self) -> str:
@@ -207,7 +256,8 @@ class Database:
             conn = self.engine.connect()
         except sa.exc.DBAPIError as exc:  # server down, refused, bad password, no such database
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise DatabaseError(f"cannot open database {self.masked_url}: {self.scrub(reason)}") from None
+            kind = DatabaseUnavailable if unavailable(exc.orig, str(exc.orig or exc)) else DatabaseError
+            raise kind(f"cannot open database {self.masked_url}: {self.scrub(reason)}") from None
         return conn.execution_options(ilog_write=True) if write else conn
 
     @contextmanager
@@ -242,6 +292,9 @@ class Database:
         if "unable to open database file" in folded:
             return DatabaseError(f"cannot open database {self.masked_url}: {self.scrub(text)} (is its folder "
                                  "writable? SQLite needs to create its -wal and -shm files there)")
+        if isinstance(exc, sa.exc.TimeoutError) or (isinstance(exc, sa.exc.DBAPIError)
+                                                      and unavailable(orig, str(orig))):
+            return DatabaseUnavailable(f"the database {self.masked_url} cannot take it now: {self.scrub(text)}")
         return DatabaseError(f"the database refused it: {self.scrub(text)}")
 
     @contextmanager

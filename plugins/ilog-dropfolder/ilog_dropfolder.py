@@ -1,6 +1,6 @@
-"""ilog-spool: record a document event for each printed document an ERP drops into a folder.
+"""ilog-dropfolder: record a document event for each printed document an ERP drops into a folder.
 
-``ilog spool scan DIR`` looks at every ``*.pdf`` in DIR. What the document is comes from a
+``ilog dropfolder scan DIR`` looks at every ``*.pdf`` in DIR. What the document is comes from a
 sidecar JSON file with the same name (``INV-1042.pdf`` + ``INV-1042.json``)::
 
     {"event": "sales.invoice", "document_no": "INV-1042", "contact": "CT000001"}
@@ -38,18 +38,18 @@ SIDECAR_KEYS = frozenset({"event", "document_no", "contact", "ref", "document_ty
 
 @ilog.hookimpl
 def register_commands(app: "typer.Typer") -> None:
-    """Add ``ilog spool scan``."""
+    """Add ``ilog dropfolder scan``."""
     from typing import Annotated
 
     import typer
 
-    spool = typer.Typer(name="spool", help="Record the documents an ERP drops into a folder (ilog-spool).",
-                        no_args_is_help=True)
+    dropfolder = typer.Typer(name="dropfolder", no_args_is_help=True,
+                             help="Record the documents an ERP drops into a folder (ilog-dropfolder).")
 
-    @spool.command("scan")
+    @dropfolder.command("scan")
     def scan(
         ctx: typer.Context,
-        directory: Annotated[Path, typer.Argument(metavar="DIR", help="The spool folder.")],
+        directory: Annotated[Path, typer.Argument(metavar="DIR", help="The drop folder.")],
         done_dir: Annotated[Path | None, typer.Option("--done-dir", help="Where recorded files go (default DIR/processed).")] = None,
         failed_dir: Annotated[Path | None, typer.Option("--failed-dir", help="Where failed files go (default DIR/failed).")] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Show what would be recorded; change nothing.")] = False,
@@ -60,25 +60,25 @@ def register_commands(app: "typer.Typer") -> None:
         or a name EVENT__DOCUMENT-NO__CUSTOMER.pdf. Recorded files go to DIR/processed,
         failed ones to DIR/failed with a .reason.txt. Safe to re-run from cron.
 
-        Example: ilog spool scan /srv/erp/printed
+        Example: ilog dropfolder scan /srv/erp/printed
         """
         from ilog import logbook_for, say
 
         if dry_run:
             for pdf, meta in plan(directory):
-                say(f"ilog: spool: would record {pdf.name}: {meta}")
+                say(f"ilog: dropfolder: would record {pdf.name}: {meta}")
             return
-        report = Spool(logbook_for(ctx), directory, done_dir=done_dir, failed_dir=failed_dir).scan()
+        report = DropFolder(logbook_for(ctx), directory, done_dir=done_dir, failed_dir=failed_dir).scan()
         for entry_no in report.recorded:
             print(entry_no)
         for line in report.lines:
             say(line)
-        say(f"ilog: spool: {len(report.recorded)} recorded, {report.already} already recorded, "
+        say(f"ilog: dropfolder: {len(report.recorded)} recorded, {report.already} already recorded, "
             f"{report.skipped} with no template set up, {len(report.failed)} failed")
         if report.failed:
             raise ilog.Refused(f"{len(report.failed)} document(s) could not be recorded: see {report.failed_dir}")
 
-    app.add_typer(spool)
+    app.add_typer(dropfolder)
 
 
 class Report:
@@ -92,14 +92,14 @@ class Report:
 
 
 def pdfs(directory: Path) -> list[Path]:
-    """The PDFs waiting in a spool folder, by name."""
+    """The PDFs waiting in a drop folder, by name."""
     if not directory.is_dir():
-        raise ilog.BadValue(f"spool folder {directory} does not exist")
+        raise ilog.BadValue(f"drop folder {directory} does not exist")
     return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() == ".pdf")
 
 
 def read_document(pdf: Path) -> dict[str, Any]:
-    """What a spooled PDF is, from its sidecar JSON or its name; BadValue when neither says."""
+    """What a dropped PDF is, from its sidecar JSON or its name; BadValue when neither says."""
     import json
 
     sidecar = pdf.with_suffix(".json")
@@ -138,14 +138,16 @@ def plan(directory: Path) -> list[tuple[Path, Any]]:
 
 
 def document_key(pdf: Path, content: bytes) -> str:
-    """The idempotency key of a spooled file: its name and content, hashed."""
+    """The idempotency key of a dropped file: its name and content, hashed. (The prefix is still
+    ``spool:``, as when the plugin was ilog-spool: a file recorded then but not yet moved must
+    not be recorded again under a new key.)"""
     import hashlib
 
     digest = hashlib.sha256(pdf.name.encode("utf-8") + b"\0" + content).hexdigest()
     return f"spool:{digest}"
 
 
-class Spool:
+class DropFolder:
     """Scans one folder; each document is recorded, then moved, on its own."""
 
     def __init__(self, logbook: "Logbook", directory: Path, *, done_dir: Path | None = None,
@@ -169,11 +171,11 @@ class Spool:
             except ilog.IlogError as exc:
                 self.fail(pdf, exc.message)
                 report.failed.append((pdf.name, exc.message))
-                report.lines.append(f"ilog: spool: {pdf.name} failed: {exc.message}")
+                report.lines.append(f"ilog: dropfolder: {pdf.name} failed: {exc.message}")
                 continue
             if result.entry_no is None:
                 report.skipped += 1
-                report.lines.append(f"ilog: spool: {pdf.name}: {result.message}")
+                report.lines.append(f"ilog: dropfolder: {pdf.name}: {result.message}")
             elif result.created:
                 report.recorded.append(result.entry_no)
             else:
@@ -199,7 +201,8 @@ class Spool:
             fields["occurred_at"] = meta["date"]
         if meta.get("subject"):
             fields["subject"] = meta["subject"]
-        return self.logbook.record_event(meta["event"], **fields)
+        # direct: the folder is this plugin's spool; a document the database cannot take now stays in it
+        return self.logbook.record_event(meta["event"], delivery="direct", **fields)
 
     def customer(self, text: str) -> dict[str, str]:
         """A file name's customer part: a contact number if there is one, else a reference."""
