@@ -18,13 +18,21 @@ _ROOT_NAMES = frozenset({"IlogGroup", "build_app", "invoked_command", "keep_only
 
 def main(argv: list[str] | None = None) -> None:
     """The ``ilog`` console script."""
-    from .quick import run
+    try:
+        from .quick import run
 
-    status = run(sys.argv[1:] if argv is None else list(argv))
+        status = run(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:  # the spool write is one transaction: there or not there
+        print("ilog: interrupted: the event was spooled only if `ilog spool list` shows it",
+              file=sys.stderr)
+        sys.exit(130)
     if status is not None:
         sys.exit(status)
-    from .root import main as full
-
+    try:
+        from .root import main as full
+    except KeyboardInterrupt:  # Ctrl-C while Typer, SQLAlchemy or pydantic are still loading
+        print("ilog: interrupted while starting: nothing was done", file=sys.stderr)
+        sys.exit(130)
     full(argv)
 
 
