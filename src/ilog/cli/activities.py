@@ -119,7 +119,7 @@ def timeline(
 
 def stats(
     ctx: typer.Context,
-    by: Annotated[str, typer.Option("--by", help="template, group, contact, company, user or month.")] = "template",
+    by: Annotated[str, typer.Option("--by", help="template, group, contact, company, user, month or day (months and days of your time zone).")] = "template",
     date_from: Annotated[str | None, typer.Option("--from", help="Entries on or after this date.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Entries on or before this date.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-l", min=1, help="At most this many rows.")] = None,
