@@ -35,8 +35,12 @@ if TYPE_CHECKING:
     from ..store.unit import UnitOfWork
     from .context import ServiceContext
 
-#: how long one purge transaction should hold the write lock (seconds)
-PURGE_TRANSACTION_S = 0.02
+#: how long one purge transaction should hold the write lock (seconds; ten times as long
+#: where writers do not block each other, PostgreSQL)
+PURGE_HOLD_S = 0.03
+#: how long a purge leaves SQLite's write lock free between two transactions: more than the
+#: 15 ms a writer waiting in SQLite's busy handler sleeps between tries at that point
+PURGE_GAP_S = 0.016
 
 _FIELDS = frozenset(Interaction.model_fields)
 
@@ -251,58 +255,77 @@ class Entries:
 
     # -- changing logged entries -----------------------------------------------------------------
 
-    def _targets(self, uow: "UnitOfWork", entry_nos: list[int] | None, flt: LogFilter | None) -> list[Interaction]:
-        """Entries by number (all must exist) or by a filter (which must narrow something)."""
+    def _targets(self, uow: "UnitOfWork", entry_nos: list[int] | None, flt: LogFilter | None) -> list[Any]:
+        """What the rules need of the entries to change (number, cancelled, postponed, state,
+        logged segment), by number (all must exist) or by a filter (which must narrow something)."""
         if entry_nos is not None:
             numbers = list(dict.fromkeys(values.entry_no(n) for n in entry_nos))
-            found = uow.entries.many(numbers)
+            found = uow.entries.states(numbers)
             missing = [n for n in numbers if n not in found]
             if missing:
                 raise NotFound(f"interaction log entry {missing[0]} does not exist")
             return [found[n] for n in numbers]
-        if flt is None or flt.is_empty():
-            raise BadValue("give entry numbers or at least one filter")
-        return uow.entries.find(flt.but(newest_first=False))
+        return list(uow.entries.states_where(flt))
 
-    def change(self, entry_nos: list[int] | None, flt: LogFilter | None, *, refuse: Callable[[Interaction], str | None],
-               changes: dict[str, Any], hook: str | None = None, dry_run: bool = False,
-               uow: "UnitOfWork | None" = None) -> ChangeResult:
-        """The one bulk-change mechanism: cancel, restore, complete, evaluate.
+    def change(self, entry_nos: list[int] | None, flt: LogFilter | None, *,
+               refuse: Callable[[Any], str | None] | None, changes: dict[str, Any], hook: str | None = None,
+               dry_run: bool = False, uow: "UnitOfWork | None" = None) -> ChangeResult:
+        """The one bulk-change mechanism: cancel, restore, complete, evaluate, a logged segment.
 
         With explicit entry numbers, any refused entry fails the whole command and nothing
-        changes. With a filter, entries the rule refuses are skipped and reported. Given the
-        caller's ``uow`` the change joins its transaction (and the hooks run when it commits:
-        the caller calls :meth:`notify_changed`).
+        changes. With a filter, entries the rule refuses are skipped and reported; when the rule
+        refuses none (or there is no rule, ``refuse=None``) the change is one set-based UPDATE
+        of what the filter selects. Only the columns the rules read are loaded, never whole
+        entries; hooks get snapshots read after the commit, and only when a plugin implements
+        ``hook``. Given the caller's ``uow`` the change joins its transaction (the caller then
+        calls :meth:`notify_changed` once it committed).
         """
+        if entry_nos is None and (flt is None or flt.is_empty()):
+            raise BadValue("give entry numbers or at least one filter")
+        flt = flt.but(newest_first=False) if flt is not None else None
+        set_based = entry_nos is None and not flt.limit  # type: ignore[union-attr]
         result = ChangeResult()
         with self.ctx.writing(uow) as u:
-            targets = self._targets(u, entry_nos, flt)
-            for entry in targets:
-                reason = refuse(entry)
-                if reason:
-                    result.refused.append((entry.entry_no, reason))
+            if refuse is None and set_based:
+                result.changed = u.entries.numbers_where(flt) if dry_run else u.entries.update_where(flt, changes)
+            else:
+                for entry in self._targets(u, entry_nos, flt):
+                    reason = refuse(entry) if refuse is not None else None
+                    if reason:
+                        result.refused.append((entry.entry_no, reason))
+                    else:
+                        result.changed.append(entry.entry_no)
+                if entry_nos is not None and result.refused:
+                    no, reason = result.refused[0]
+                    more = f" (and {len(result.refused) - 1} more)" if len(result.refused) > 1 else ""
+                    raise Refused(f"entry {no} {reason}{more}; nothing changed")
+                if dry_run:
+                    return result
+                if set_based and not result.refused:
+                    # the filter selects exactly what the rule lets change: one statement, and
+                    # what it changed is what the result says
+                    result.changed = u.entries.update_where(flt, changes)
                 else:
-                    result.changed.append(entry.entry_no)
-            if entry_nos is not None and result.refused:
-                no, reason = result.refused[0]
-                more = f" (and {len(result.refused) - 1} more)" if len(result.refused) > 1 else ""
-                raise Refused(f"entry {no} {reason}{more}; nothing changed")
-            if dry_run:
-                return result
-            u.entries.update(result.changed, changes)
-        changed = set(result.changed)
-        result_entries = [e for e in targets if e.entry_no in changed]
-        for entry in result_entries:
-            object.__getattribute__(entry, "__dict__").update(changes)
-        if uow is None and hook:
-            self.notify_changed(hook, result_entries)
+                    u.entries.update(result.changed, changes)
+        if uow is None and hook and not dry_run:
+            self.notify_changed(hook, result.changed)
         return result
 
-    def notify_changed(self, hook: str, entries: list[Interaction]) -> None:
-        if entries and self.ctx.plugins.has(hook):
+    def notify_changed(self, hook: str, entry_nos: list[int]) -> None:
+        """After the commit: ``hook`` for each changed entry, with its snapshot as stored now
+        (read only when a plugin implements the hook)."""
+        if entry_nos and self.ctx.plugins.has(hook):
             view = self.ctx.hooks_view()
-            for entry in entries:
-                self.ctx.plugins.notify(hook, self.ctx.warn, interaction=entry.frozen(), logbook=view)
+            for entry in self.snapshots(entry_nos):
+                self.ctx.plugins.notify(hook, self.ctx.warn, interaction=entry, logbook=view)
+
+    def snapshots(self, entry_nos: list[int]) -> Iterator[Interaction]:
+        """Read-only snapshots of these entries, in their order, a chunk at a time."""
+        for start in range(0, len(entry_nos), 500):
+            chunk = entry_nos[start:start + 500]
+            with self.ctx.db.unit() as uow:
+                found = uow.entries.many(chunk)
+            yield from (found[n].frozen() for n in chunk if n in found)
 
     def cancel(self, entry_nos: list[int] | None = None, flt: LogFilter | None = None, *,
                dry_run: bool = False) -> ChangeResult:
@@ -350,38 +373,42 @@ class Entries:
                         batch_size: int = 5000) -> int:
         """Delete cancelled entries dated before ``before``; never any other entry.
 
-        Deletes in batches, each its own short transaction, so print hooks writing at the
-        same time wait milliseconds, not seconds; an interrupted purge is simply run again.
-        Idempotency keys stay (a reprint of a purged document records nothing new).
+        The entries due are listed first, by number (a read: no lock), then deleted in batches
+        of consecutive numbers, each its own short transaction whose DELETE checks every
+        condition again (an entry restored meanwhile stays) and returns what it deleted, with
+        its comment lines and the files only it used. Batches grow or shrink to hold the write
+        lock about :data:`PURGE_HOLD_S` each; where a write transaction blocks every other
+        writer (SQLite), the lock is then left free for :data:`PURGE_GAP_S`, long enough for a
+        print hook waiting in SQLite's busy handler to get in, so it waits tens of
+        milliseconds, not seconds. An interrupted purge is simply run again. Idempotency keys
+        stay (a reprint of a purged document records nothing new).
         """
         flt = (flt or LogFilter()).but(cancelled="only", postponed="include", date_to=None, limit=None,
                                        newest_first=False)
         if dry_run:
             with self.ctx.db.unit() as uow:
                 return uow.entries.purgeable(flt, before)
-        total = 0
+        with self.ctx.db.unit() as uow:
+            due = uow.entries.purge_candidates(flt, before)
         plugins = self.ctx.plugins
         snapshots = plugins.has("interactions_purged")
-        # each transaction aims at PURGE_TRANSACTION_S: a writer waiting for the lock (a print
-        # hook) waits that long at worst, on a fast disk or a slow one
-        size = min(batch_size, 500)
-        while True:
+        shared = self.ctx.db.single_writer
+        hold = PURGE_HOLD_S if shared else PURGE_HOLD_S * 10
+        size, done, total = min(batch_size, 200), 0, 0
+        while done < len(due):
+            batch = due[done:done + size]
             started = time.perf_counter()
             with self.ctx.db.unit(write=True) as uow:
-                deleted = uow.entries.purge_batch(flt, before, size, snapshots=snapshots)
-            if not deleted:
-                break
+                deleted = uow.entries.purge_batch(batch, flt, before, snapshots=snapshots)
+            elapsed = max(time.perf_counter() - started, 1e-4)
+            done += len(batch)
             total += len(deleted)
-            if snapshots:
+            if snapshots and deleted:
                 plugins.notify("interactions_purged", self.ctx.warn, interactions=[e.frozen() for e in deleted],
                                logbook=self.ctx.hooks_view())
-            if len(deleted) < size:
-                break
-            elapsed = max(time.perf_counter() - started, 1e-4)
-            size = min(batch_size, max(50, int(size * min(2.0, PURGE_TRANSACTION_S / elapsed))))
-            # leave the lock free for a moment: SQLite's busy handler sleeps 1, 2, 5, 10, 15...
-            # ms, and a writer that wakes while the next batch holds the lock sleeps longer
-            time.sleep(min(PURGE_TRANSACTION_S, elapsed))
+            size = min(batch_size, max(20, int(size * min(2.0, hold / elapsed))))
+            if shared and done < len(due):
+                time.sleep(PURGE_GAP_S)
         return total
 
     # -- postponed entries ---------------------------------------------------------------------------

@@ -57,7 +57,7 @@ class ContactStore:
         """Which of ``nos`` exist."""
         found: set[str] = set()
         for chunk in chunks(list(nos)):
-            found.update(self.uow.execute(sa.select(C.c.no).where(C.c.no.in_(chunk))).scalars())
+            found.update(self.uow.execute(sa.select(C.c.no).where(self.uow.one_of(C.c.no, chunk))).scalars())
         return found
 
     @staticmethod

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 #: keys per IN (...) query
 CHUNK = 500
+#: the columns the rules for changing logged entries read (:mod:`ilog.domain.rules`)
+STATE_COLUMNS = (T.c.entry_no, T.c.cancelled, T.c.postponed, T.c.state, T.c.logged_segment_no)
 
 
 def entry_clauses(flt: LogFilter) -> list[Any]:
@@ -123,6 +125,23 @@ class EntryStore:
             found.update((r["entry_no"], to_interaction(r)) for r in rows)
         return found
 
+    def numbers_where(self, flt: LogFilter) -> list[int]:
+        """The numbers of the entries a filter selects, in order."""
+        return list(self.uow.execute(sa.select(T.c.entry_no).where(*entry_clauses(flt)).order_by(T.c.entry_no))
+                    .scalars())
+
+    def states(self, entry_nos: list[int]) -> dict[int, Any]:
+        """What the rules for changing entries read (:data:`STATE_COLUMNS`), by number."""
+        found: dict[int, Any] = {}
+        for start in range(0, len(entry_nos), CHUNK):
+            rows = self.uow.execute(sa.select(*STATE_COLUMNS).where(T.c.entry_no.in_(entry_nos[start:start + CHUNK])))
+            found.update((row.entry_no, row) for row in rows)
+        return found
+
+    def states_where(self, flt: LogFilter) -> Iterator[Any]:
+        """:data:`STATE_COLUMNS` of the entries a filter selects (its order and limit)."""
+        yield from self.uow.execute(self.select(flt, STATE_COLUMNS))
+
     def cancelled_logged_segments(self) -> set[str]:
         return set(self.uow.execute(sa.select(LS.c.no).where(LS.c.cancelled.is_(True))).scalars())
 
@@ -136,9 +155,10 @@ class EntryStore:
         for start in range(0, len(entry_nos), CHUNK):
             self.uow.execute(sa.update(T).where(T.c.entry_no.in_(entry_nos[start:start + CHUNK])).values(**values))
 
-    def update_where(self, flt: LogFilter, values: dict[str, Any]) -> int:
-        """One set-based UPDATE of every entry a filter selects; returns how many changed."""
-        return self.uow.execute(sa.update(T).where(*entry_clauses(flt)).values(**values)).rowcount
+    def update_where(self, flt: LogFilter, values: dict[str, Any]) -> list[int]:
+        """One set-based UPDATE of every entry a filter selects; returns their numbers, in order."""
+        stmt = sa.update(T).where(*entry_clauses(flt)).values(**values).returning(T.c.entry_no)
+        return sorted(self.uow.execute(stmt).scalars())
 
     def resume(self, entry_no: int, values: dict[str, Any]) -> bool:
         """Write a resumed entry, if it is still postponed and not cancelled."""
@@ -146,29 +166,30 @@ class EntryStore:
             T.c.entry_no == entry_no, T.c.postponed.is_(True), T.c.cancelled.is_(False)).values(**values)).rowcount
         return bool(changed)
 
-    def purge_batch(self, flt: LogFilter, before: datetime, size: int, *, snapshots: bool) -> list[Interaction | int]:
-        """Delete up to ``size`` cancelled entries dated before ``before`` (oldest first), with
-        their comment lines and the files only they used. Returns the deleted entries (as
-        snapshots taken before the delete when ``snapshots``, else their numbers)."""
+    def purge_candidates(self, flt: LogFilter, before: datetime) -> list[int]:
+        """The numbers of the cancelled entries a purge with this filter and cut-off deletes, in order."""
         clauses = [*entry_clauses(flt), T.c.occurred_at < before, T.c.cancelled.is_(True)]
-        # in the order of the (cancelled, occurred_at) index: no sort of every cancelled entry
-        batch = sa.select(T.c.entry_no).where(*clauses).order_by(T.c.occurred_at).limit(size)
-        if snapshots:
-            deleted: list[Any] = [to_interaction(r) for r in
-                                  self.uow.execute(sa.select(T).where(T.c.entry_no.in_(batch))).mappings()]
-            numbers = [e.entry_no for e in deleted]
-        else:
-            numbers = list(self.uow.execute(batch).scalars())
-            deleted = list(numbers)
-        if not numbers:
+        return list(self.uow.execute(sa.select(T.c.entry_no).where(*clauses).order_by(T.c.entry_no)).scalars())
+
+    def purge_batch(self, entry_nos: list[int], flt: LogFilter, before: datetime, *,
+                    snapshots: bool) -> list[Interaction | int]:
+        """Delete those of ``entry_nos`` that are still cancelled, dated before ``before`` and
+        selected by ``flt``, with their comment lines and the files only they used. Returns
+        what was deleted: the entries as they were (``snapshots``), else their numbers."""
+        # "IS NOT false" (the column is NOT NULL) rather than "IS true": no index serves it, so
+        # the numbers are looked up by key, not the (cancelled, occurred_at) index scanned
+        clauses = [T.c.entry_no.in_(entry_nos), *entry_clauses(flt.but(cancelled="include")),
+                   T.c.cancelled.is_not(False), T.c.occurred_at < before]
+        returned = list(T.c) if snapshots else [T.c.entry_no, T.c.attachment_id]
+        rows = self.uow.execute(sa.delete(T).where(*clauses).returning(*returned)).mappings().all()
+        if not rows:
             return []
-        self.uow.execute(sa.delete(M).where(M.c.entry_no.in_(numbers)))
-        attachment_ids = set(self.uow.execute(sa.select(T.c.attachment_id).where(
-            T.c.entry_no.in_(numbers), T.c.attachment_id.is_not(None))).scalars())
-        # re-check cancelled in the DELETE itself: a restore may have come in between
-        self.uow.execute(sa.delete(T).where(T.c.entry_no.in_(numbers), T.c.cancelled.is_(True)))
-        self.uow.attachments.delete_unreferenced(attachment_ids)
-        return deleted
+        numbers = [row["entry_no"] for row in rows]
+        for start in range(0, len(numbers), CHUNK):  # the foreign key cascades too: this is in case it does not
+            self.uow.execute(sa.delete(M).where(M.c.entry_no.in_(numbers[start:start + CHUNK])))
+        self.uow.attachments.delete_unreferenced({row["attachment_id"] for row in rows
+                                                  if row["attachment_id"] is not None})
+        return [to_interaction(row) for row in rows] if snapshots else list(numbers)
 
     def attachment_id(self, entry_no: int) -> tuple[bool, int | None]:
         """(whether the entry exists, its attachment id)."""
