@@ -1,7 +1,6 @@
 """Open activities, postponed interactions, timeline, attachments and statistics (issue #6):
 ``ilog postponed``, ``ilog resume``, ``ilog timeline``, ``ilog stats`` and ``ilog attachment``."""
 
-from __future__ import annotations
 
 import sys
 from pathlib import Path

@@ -1,6 +1,5 @@
 """Recording and changing interactions: interact, show, cancel, restore, evaluate, comment, complete."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
