@@ -205,8 +205,10 @@ class ReportStore:
         rows = ", ".join([first] + [f"({mark}, {mark}, {mark})"] * (len(ranges) - 1))
         if summed:
             sql = (f"WITH p (period, low, high) AS (VALUES {rows}) "
-                   "SELECT p.period, sum(s.entries), sum(s.cost), sum(s.duration_min) FROM p "
-                   "JOIN interaction_summary s ON s.starts_at >= p.low AND s.starts_at < p.high GROUP BY p.period")
+                   "SELECT p.period, sum(interaction_summary.entries), sum(interaction_summary.cost), "
+                   "sum(interaction_summary.duration_min) FROM p JOIN interaction_summary "
+                   "ON interaction_summary.starts_at >= p.low AND interaction_summary.starts_at < p.high "
+                   "GROUP BY p.period")
         else:
             live = sa.and_(*entry_clauses(LogFilter())).compile(dialect=dialect, compile_kwargs={"literal_binds": True})
             sql = (f"WITH p (period, low, high) AS (VALUES {rows}) "
