@@ -447,8 +447,11 @@ def test_logging_is_one_transaction_of_bulk_statements(logbook):
     assert (result.entry_count, result.first_entry_no, result.last_entry_no) == (3000, 1, 3000)
     assert len(statements) < 40, statements
     inserts = [s for s in statements if s[0] == "INSERT"]
-    assert inserts.count(("INSERT", True)) == 1  # the entries, in one executemany
-    assert len(inserts) == 2  # and the logged segment
+    if logbook.db.dialect == "sqlite":
+        assert inserts.count(("INSERT", True)) == 1  # the entries, in one executemany
+        assert len(inserts) == 2  # and the logged segment
+    else:  # one COPY of the entries (statement triggers then run once), and the logged segment
+        assert not [s for s in inserts if s[1]] and len(inserts) == 1
     assert logbook.count(__import__("ilog").LogFilter(logged_segment_no=result.logged_segment_no)) == 3000
 
 

@@ -152,7 +152,8 @@ _V4_PG_CHANGED = ("(o.occurred_at, o.cost, o.duration_min, o.cancelled, o.postpo
 
 def _v4_pg_function() -> str:
     upsert, quarter = _V4_UPSERT.format(s="s."), _V4_PG_QUARTER.format(r="")
-    return f"""CREATE FUNCTION ilog_interaction_summary() RETURNS trigger LANGUAGE plpgsql AS $body$
+    return f"""CREATE FUNCTION ilog_interaction_summary() RETURNS trigger LANGUAGE plpgsql
+SET timezone TO 'UTC' AS $body$
 BEGIN
   IF TG_OP = 'INSERT' THEN{_V4_PG_DELTA.format(quarter=quarter, sign="", rows="new_rows", upsert=upsert)}
   ELSIF TG_OP = 'DELETE' THEN{_V4_PG_DELTA.format(quarter=quarter, sign="-", rows="old_rows", upsert=upsert)}
@@ -181,9 +182,14 @@ def _v4(conn: Connection) -> None:
     so that ``stats --by month|day`` reads a few thousand rows instead of the whole log; filled
     here from the entries already there."""
     md = sa.MetaData()
+    # the quarters are moments of the same kind as the entries' (a database made by an ilog
+    # whose moments were timestamptz keeps timestamptz)
+    zoned = conn.dialect.name == "postgresql" and conn.exec_driver_sql(
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'interaction' AND column_name = 'occurred_at'").scalar() == "timestamp with time zone"
     summary = sa.Table(
         "interaction_summary", md,
-        sa.Column("starts_at", sa.DateTime, nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=zoned), nullable=False),
         sa.Column("entries", sa.BigInteger, nullable=False),
         sa.Column("cost", sa.Float, nullable=False),
         sa.Column("duration_min", sa.Float, nullable=False),
@@ -210,6 +216,8 @@ def _v4(conn: Connection) -> None:
             for event, tables in (("INSERT", "NEW TABLE AS new_rows"),
                                   ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
                                   ("DELETE", "OLD TABLE AS old_rows"))]
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL timezone TO 'UTC'")  # UTC's quarters, as the trigger computes them
     conn.exec_driver_sql(
         f"INSERT INTO interaction_summary (starts_at, entries, cost, duration_min) "
         f"SELECT {quarter}, count(*), sum(cost), sum(duration_min) FROM interaction WHERE {live} GROUP BY 1")

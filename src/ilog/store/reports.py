@@ -24,7 +24,7 @@ from .tables import interaction as T
 from .tables import interaction_group as G
 from .tables import interaction_summary as S
 from .tables import interaction_template as P
-from .types import UTCDateTime, aware
+from .types import aware
 
 if TYPE_CHECKING:
     from .unit import UnitOfWork
@@ -56,6 +56,13 @@ def _utc_day(column: Any, dialect: str) -> Any:
     if dialect == "sqlite":
         return sa.func.substr(column, 1, 10)
     return sa.cast(column, sa.Date)
+
+
+def _utc(value: Any) -> datetime:
+    """A stored moment read back (naive UTC text or datetime, or a timestamptz) as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(timezone.utc) if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def _floor_quarter(moment: datetime) -> datetime:
@@ -145,7 +152,7 @@ class ReportStore:
                                ).one()
         if row[0] is None:
             return None
-        first, last = aware(row[0]), aware(row[1])
+        first, last = _utc(row[0]), _utc(row[1])
         try:
             last += QUARTER - timedelta(microseconds=1)
         except OverflowError:
@@ -199,9 +206,11 @@ class ReportStore:
         VALUES list of a thousand days costs SQLAlchemy a quarter of a second, this a millisecond.
         """
         dialect = self.uow.conn.dialect
+        column = S.c.starts_at if summed else T.c.occurred_at  # bound and cast as that column is
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        kind = column.type.compile(dialect=dialect)
         first = f"({mark}, {mark}, {mark})" if dialect.name == "sqlite" else \
-            f"(CAST({mark} AS INTEGER), CAST({mark} AS TIMESTAMP), CAST({mark} AS TIMESTAMP))"
+            f"(CAST({mark} AS INTEGER), CAST({mark} AS {kind}), CAST({mark} AS {kind}))"
         rows = ", ".join([first] + [f"({mark}, {mark}, {mark})"] * (len(ranges) - 1))
         if summed:
             sql = (f"WITH p (period, low, high) AS (VALUES {rows}) "
@@ -215,7 +224,7 @@ class ReportStore:
                    "SELECT p.period, count(*), sum(interaction.cost), sum(interaction.duration_min) FROM p "
                    "JOIN interaction ON interaction.occurred_at >= p.low AND interaction.occurred_at < p.high "
                    f"WHERE {live} GROUP BY p.period")
-        moment = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)  # as SQLAlchemy would bind them
+        moment = column.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
         params: list[Any] = []
         for index, low, high in ranges:
             params += [index, moment(low), moment(high)]

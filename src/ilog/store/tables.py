@@ -273,7 +273,8 @@ DERIVED = (interaction_summary.name,)
 # PostgreSQL: statement triggers with transition tables, so a segment of 100,000 entries
 # costs one aggregate and a few upserts, not 100,000 function calls; the rows of an UPDATE
 # count only when a column the summary depends on changed. Upserts go in time order, so two
-# statements that touch the same quarters take their row locks in the same order.
+# statements that touch the same quarters take their row locks in the same order. The
+# function runs in UTC (its own SET timezone), so the quarter of a timestamptz is UTC's.
 
 _SQLITE_QUARTER = ("coalesce(strftime('%Y-%m-%d %H:', {r}.occurred_at) || substr('00153045', "
                    "1 + 2 * (CAST(strftime('%M', {r}.occurred_at) AS INTEGER) / 15), 2) || ':00.000000', "
@@ -305,7 +306,10 @@ _PG_DELTA = """
     SELECT {quarter}, {sign}count(*), {sign}sum(cost), {sign}sum(duration_min) FROM {rows}
     WHERE cancelled IS NOT true AND postponed IS NOT true GROUP BY 1 ORDER BY 1
     {upsert};"""
-_PG_FUNCTION = f"""CREATE FUNCTION ilog_interaction_summary() RETURNS trigger LANGUAGE plpgsql AS $body$
+# SET timezone: quarters are UTC's whatever the session's zone, for timestamp and
+# timestamptz columns alike (an upgraded database may have either)
+_PG_FUNCTION = f"""CREATE FUNCTION ilog_interaction_summary() RETURNS trigger LANGUAGE plpgsql
+SET timezone TO 'UTC' AS $body$
 BEGIN
   IF TG_OP = 'INSERT' THEN{_PG_DELTA.format(quarter=_PG_QUARTER.format(r=""), sign="", rows="new_rows",
                                             upsert=_PG_UPSERT)}

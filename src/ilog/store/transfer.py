@@ -89,8 +89,8 @@ class TransferStore:
     def restore_entries(self, rows: list[dict[str, Any]], comments: list[dict[str, Any]],
                         keys: list[dict[str, Any]], documents: list[dict[str, Any]]) -> None:
         """Insert exported entries as they were, skipping any already here (a re-run)."""
-        self.uow.execute(self.uow.upsert(T).on_conflict_do_nothing(index_elements=["entry_no"]),
-                         [{name: row[name] for name in STORED_FIELDS} for row in rows])
+        self.uow.bulk_insert(T, [{name: row[name] for name in STORED_FIELDS} for row in rows],
+                             skip_existing=("entry_no",))
         if comments:
             self.uow.execute(self.uow.upsert(M).on_conflict_do_nothing(index_elements=["entry_no", "line_no"]),
                              comments)
