@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
+import itertools
 import os
 import re
 import shutil
@@ -216,15 +217,19 @@ def floor_noise(times: list[float]) -> list[str]:
 def ratio_row(case: str, floor: str, pair: Pair, *, at_most: float | None = None,
               under_s: float | None = None, note: str = "") -> dict[str, Any]:
     """A result row: medians, min–max, ratio of the medians; the target is ``at_most`` times
-    the floor, or (``under_s``) an absolute time for the case's median."""
+    the floor, and/or (``under_s``) an absolute time for the case's median."""
     median = statistics.median(pair.case)
     floor_median = statistics.median(pair.floor)
     ratio = median / floor_median if floor_median > 0 else float("inf")
+    assert at_most is not None or under_s is not None
+    targets, passed = [], True
+    if at_most is not None:
+        targets.append(f"≤ {at_most:g}x")
+        passed = passed and ratio <= at_most
     if under_s is not None:
-        target_text, passed = f"< {under_s * 1000:g} ms", median < under_s
-    else:
-        assert at_most is not None
-        target_text, passed = f"≤ {at_most:g}x", ratio <= at_most
+        targets.append(f"< {under_s * 1000:g} ms" if under_s < 1 else f"< {under_s:g} s")
+        passed = passed and median < under_s
+    target_text = " and ".join(targets)
     notes = [note] if note else []
     notes.append(f"CPU {pair.cpu}" if pair.cpu is not None else "not pinned")
     return {
@@ -421,9 +426,16 @@ class Backend:
         if self.kind == "sqlite":
             conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
             return
-        with conn.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        # one COPY per 200,000 rows: a statement trigger (ilog keeps its summary with one) then
+        # sees a transition table of that many rows, not of ten million at once
+        iterator = iter(rows)
+        while True:
+            chunk = list(itertools.islice(iterator, 200_000))
+            if not chunk:
+                return
+            with conn.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in chunk:
+                    copy.write_row(row)
 
     def stamp(self, at: dt.datetime) -> Any:
         """A naive UTC datetime as a raw row stores it (SQLAlchemy's SQLite text format)."""

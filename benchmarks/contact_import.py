@@ -86,6 +86,10 @@ def run(quick: bool, rows: int | None = None, db: str | None = None) -> list[dic
                    ILOG_SYSTEM_CONFIG=str(tmpdir / "no-system.toml"),
                    PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
         env.pop("ILOG_DEBUG", None)
+        made = subprocess.run([sys.executable, "-m", "ilog", "--db", url, "init"], env=env, capture_output=True,
+                              text=True)
+        if made.returncode != 0:
+            raise RuntimeError(f"ilog init exited {made.returncode}: {made.stderr.strip()}")
         for case, extra in (("create", []), ("re-import", ["--on-existing", "update"])):
             log = tmpdir / f"{case}.log"
             seconds, peak, status = run_child(["--db", url, "contact", "import", str(data), *extra], env, log)

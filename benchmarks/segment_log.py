@@ -157,15 +157,22 @@ def measure_log(prepared: Prepared, repeat: int) -> dict[str, Any]:
         gc.collect()
         start = time.perf_counter()
         conn.execute(backend.begin_write())
-        conn.cursor().executemany(sql, rows)
+        if backend.kind == "sqlite":
+            conn.cursor().executemany(sql, rows)
+        else:  # the fastest way in: one COPY (an executemany is a statement, and a trigger run, per row)
+            backend.insert_rows(conn, "interaction", columns, rows)
         conn.execute("COMMIT")
         elapsed = time.perf_counter() - start
         conn.close()
         return elapsed
 
     pair = interleave(case, floor, repeat, warmup=0)
-    return ratio_row(f"segment log, {prepared.lines:,} lines", f"raw {backend.driver} executemany of the same rows",
-                     pair, at_most=TARGET)
+    way = "executemany" if backend.kind == "sqlite" else "COPY"
+    target = {"at_most": TARGET}
+    if backend.kind == "postgresql":
+        target["under_s"] = 10.0  # point 3 of issue 20 (at 10M entries; the segment's own size decides)
+    return ratio_row(f"segment log, {prepared.lines:,} lines", f"raw {backend.driver} {way} of the same rows",
+                     pair, **target)
 
 
 FLOOR_UPDATE = """

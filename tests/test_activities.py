@@ -4,6 +4,9 @@ and the contact overview."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+import pytest
 import sqlalchemy as sa
 
 from ilog import hookimpl
@@ -389,6 +392,14 @@ def test_stats_by_every_grouping(sample):
     assert companies["C1"]["name"] == "Rossi SpA" and companies[None]["count"] == 1
     assert {r["user"]: r["count"] for r in stats("--by", "user")} == {"tester": 4, "bob": 1}
     assert [r["month"] for r in stats("--by", "month", "--from", "2026-02-01", "--to", "2026-02-28")] == ["2026-02"]
+    # months and days of the entries a filter selects (counted from the log, not the summary)
+    assert [(r["month"], r["count"], r["cost"]) for r in stats("--by", "month", "--template", "CALL")] == [
+        ("2026-01", 2, 5.5), ("2026-02", 1, 1.5)]
+    assert [(r["day"], r["count"]) for r in stats("--by", "day", "--contact", "P1")] == [
+        ("2026-01-05", 1), ("2026-01-20", 1)]
+    assert [(r["month"], r["count"]) for r in stats("--by", "month", "--user", "bob", "--from", "2026-02-01")] == [
+        ("2026-03", 1)]
+    assert sample("stats", "--by", "month", "--contact", "NOPE").exit_code == sample("stats", "--contact", "NOPE").exit_code == 1
     assert stats("--by", "contact", "--limit", "1")[0]["contact"] == "P1"
     csv = sample.ok("stats", "--by", "month", "-f", "csv").stdout.splitlines()
     assert csv[0] == "month,count,cost,duration_min" and csv[1] == "2026-01,2,5.5,40"
@@ -411,6 +422,85 @@ def test_stats_chart_and_bad_values(sample, snapshot):
     assert sample("stats", "--from", "2026-03-01", "--to", "2026-01-01").exit_code == 2
     assert snapshot() == before
     assert "ilog: no entries" in sample.ok("stats", "--from", "2030-01-01").stderr
+
+
+ZONES = {  # zone: (offset, the UTC moment that is 00:30 on 1 October 2026 there)
+    "Asia/Tokyo": "2026-09-30T15:30:00Z",       # +9
+    "Asia/Kolkata": "2026-09-30T19:00:00Z",     # +5:30
+    "Asia/Kathmandu": "2026-09-30T18:45:00Z",   # +5:45
+    "America/New_York": "2026-10-01T04:30:00Z",  # -4 in October (daylight saving)
+    "UTC": "2026-10-01T00:30:00Z",
+}
+
+
+@pytest.mark.parametrize("zone", sorted(ZONES))
+def test_stats_months_and_days_are_those_of_the_users_zone(sample, monkeypatch, zone):
+    monkeypatch.setenv("ILOG_TIMEZONE", zone)
+    october = ZONES[zone]
+    at = datetime.fromisoformat(october.replace("Z", "+00:00"))
+    for moment, cost in ((at, "1"), (at - timedelta(hours=1), "2"),  # 23:30 on 30 September there
+                         (at + timedelta(minutes=29, seconds=59), "4"),  # 00:59:59 on 1 October
+                         (at - timedelta(minutes=30, microseconds=1), "8")):  # 23:59:59.999999 on 30 September
+        sample.ok("interact", "P1", "-t", "CALL", "--date", moment.isoformat(), "--cost", cost)
+
+    def stats(*args):
+        return [(r[args[1]], r["count"], r["cost"]) for r in sample.ok("stats", *args, "-f", "json").json()]
+
+    assert stats("--by", "month") == [("2026-09", 2, 10.0), ("2026-10", 2, 5.0)]
+    assert stats("--by", "day") == [("2026-09-30", 2, 10.0), ("2026-10-01", 2, 5.0)]
+    # a range that cuts hours: the edges are counted exactly too
+    assert stats("--by", "day", "--from", (at - timedelta(minutes=30)).isoformat(),
+                 "--to", (at + timedelta(minutes=29)).isoformat()) == [("2026-10-01", 1, 1.0)]
+    assert stats("--by", "month", "--from", "2026-10-01", "--to", "2026-10-01") == [("2026-10", 2, 5.0)]
+    assert stats("--by", "month", "--to", "2026-09-30") == [("2026-09", 2, 10.0)]
+    assert stats("--by", "month", "--limit", "1") == [("2026-09", 2, 10.0)]
+
+
+def _live_by_month(cli) -> list[tuple]:
+    """What ``stats --by month`` must say, computed from ``log`` (live entries, local times)."""
+    totals: dict[str, list] = {}
+    for entry in cli.ok("log", "-f", "json").json():
+        total = totals.setdefault(entry["occurred_at"][:7], [0, 0.0, 0.0])
+        total[0] += 1
+        total[1] += entry["cost"]
+        total[2] += entry["duration_min"]
+    return [(month, n, round(cost, 6), round(minutes, 6)) for month, (n, cost, minutes) in sorted(totals.items())]
+
+
+def test_stats_by_month_follow_every_way_of_writing_the_log(sample, logbook, monkeypatch):
+    monkeypatch.setenv("ILOG_TIMEZONE", "Asia/Kolkata")
+
+    def by_month():
+        rows = sample.ok("stats", "--by", "month", "-f", "json").json()
+        return [(r["month"], r["count"], r["cost"], r["duration_min"]) for r in rows]
+
+    def check():
+        assert by_month() == _live_by_month(sample)
+
+    for day, cost in (("2026-01-31T23:50", "3"), ("2026-02-01T00:10", "5"), ("2026-02-15T12:00", "0.25")):
+        sample.ok("interact", "P1", "-t", "CALL", "--date", day, "--cost", cost)
+    check()
+    sample.ok("cancel", "1", "--yes")
+    check()
+    sample.ok("restore", "1", "--yes")
+    check()
+    sample.ok("cancel", "--template", "CALL", "--to", "2026-01-31", "--yes")
+    check()
+    later = sample.ok("interact", "P2", "-t", "MAIL", "--date", "2026-03-01T00:05", "--postpone", "-q").stdout.strip()
+    check()  # a postponed entry has not happened yet
+    sample.ok("resume", later, "--cost", "2.5")
+    check()
+    sample.ok("segment", "create", "-d", "Spring", "--no", "S1", "--template", "MAIL", "--date", "2026-03-31T23:30")
+    sample.ok("segment", "add", "S1", "P1", "P2", "P3")
+    logged = sample.ok("segment", "log", "S1", "-f", "json").json()["no"]
+    check()
+    sample.ok("segment", "cancel", logged, "--yes")
+    check()
+    sample.ok("segment", "cancel", logged, "--restore", "--yes")
+    check()
+    sample.ok("purge-cancelled", "--before", "tomorrow", "--yes")
+    check()
+    assert by_month() == [("2026-02", 2, 5.25, 20.0), ("2026-03", 4, 2.5, 0.0)]
 
 
 # -- contact show --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from conftest import BACKEND
 
 DATA = Path(__file__).parent / "data"
-SCHEMA = 4  #: the schema version this ilog writes (ilog.store.tables.SCHEMA_VERSION, checked below)
+SCHEMA = 5  #: the schema version this ilog writes (ilog.store.tables.SCHEMA_VERSION, checked below)
 T0 = datetime(2026, 1, 5, 9, 30, tzinfo=timezone.utc)
 
 
@@ -74,8 +74,22 @@ def schema_of(url: str) -> dict:
                                    for i in insp.get_indexes(table)), key=lambda i: i["name"]),
                 "unique": sorted(insp.get_unique_constraints(table), key=lambda u: str(u)),
             }
+        schema["(triggers)"] = triggers_of(conn)
     engine.dispose()
     return schema
+
+
+def triggers_of(conn) -> list:
+    """The triggers (and, on PostgreSQL, their functions) as the database reports them."""
+    if conn.dialect.name == "sqlite":
+        return sorted(tuple(r) for r in conn.exec_driver_sql(
+            "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'"))
+    triggers = conn.exec_driver_sql(
+        "SELECT tgname, tgrelid::regclass::text, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal")
+    functions = conn.exec_driver_sql(
+        "SELECT proname, '', pg_get_functiondef(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = current_schema() AND left(proname, 5) = 'ilog_'")
+    return sorted(tuple(r) for r in [*triggers, *functions])
 
 
 V1_TABLES = ("ilog_meta", "number_series", "contact", "interaction_group", "attachment", "interaction_template",
@@ -192,6 +206,10 @@ def test_a_version_1_database_upgrades_in_place_keeping_every_row(v1_url, cli, c
     after["ilog_meta"] = [row for row in after["ilog_meta"] if row[0] != "schema_version"]
     before["ilog_meta"] = [row for row in before["ilog_meta"] if row[0] != "schema_version"]
     assert after == before
+
+    # version 5: the summary holds the entries that were there (the cancelled one does not count)
+    by_month = cli.ok("stats", "--by", "month", "-f", "json").json()
+    assert [(r["month"], r["count"], r["cost"]) for r in by_month] == [("2026-01", 2, 1.0)]
 
     # the upgraded log goes on where it stopped: numbers, keys, occurrences, links
     log = cli.ok("log", "C1", "--rollup", "--include-cancelled", "-f", "json").json()

@@ -276,6 +276,24 @@ def test_the_log_keeps_its_promises_whatever_the_sequence(db_url, tmp_path):
             assert all(count == 1 for _, count in keyed)
 
         @invariant()
+        def stats_by_day_is_the_live_log_by_local_day(self):
+            """The summary the triggers keep says what the log says, in a +5:45 zone too."""
+            from ilog.domain import dates
+
+            dates.set_zone("Asia/Kathmandu")
+            try:
+                expected: dict[str, list] = {}
+                for e in self.lb.find(LogFilter(**ALL)):
+                    if not e.cancelled and not e.postponed:
+                        total = expected.setdefault(dates.to_local(e.occurred_at).date().isoformat(), [0, 0.0])
+                        total[0] += 1
+                        total[1] += e.cost
+                found = {r["day"]: [r["count"], r["cost"]] for r in self.lb.stats("day")}
+            finally:
+                dates.set_zone(None)
+            assert found == {day: [n, round(cost, 6)] for day, (n, cost) in expected.items()}
+
+        @invariant()
         def rollup_is_own_plus_persons_as_logged(self):
             for company in COMPANIES:
                 found = {e.entry_no for e in self.lb.find(LogFilter(contact_no=company, rollup=True, **ALL))}

@@ -1,7 +1,6 @@
 """Open activities, postponed interactions, timeline, attachments and statistics (issue #6):
 ``ilog postponed``, ``ilog resume``, ``ilog timeline``, ``ilog stats`` and ``ilog attachment``."""
 
-from __future__ import annotations
 
 import sys
 from pathlib import Path
@@ -137,7 +136,7 @@ def timeline(
 def stats(
     ctx: typer.Context,
     flt: Any,
-    by: Annotated[str, typer.Option("--by", help="template, group, contact, company, user, owner, opportunity or month.")] = "template",
+    by: Annotated[str, typer.Option("--by", help="template, group, contact, company, user, owner, opportunity, month or day (months and days of your time zone).")] = "template",
     limit: Annotated[int | None, typer.Option("--limit", "-l", min=0, help="At most this many rows (0: all, the "
                                                                              "default).")] = None,
     chart: Annotated[bool, typer.Option("--chart", help="Draw a bar chart in the terminal.")] = False,

@@ -1,6 +1,5 @@
 """``ilog contact``: companies and persons, and importing and exporting them."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any

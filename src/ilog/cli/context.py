@@ -6,7 +6,6 @@ Importing this module imports no database library: a command reaches the logbook
 ``state(ctx).logbook``, which builds it (:mod:`ilog.app`) on first use.
 """
 
-from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence

@@ -1,6 +1,5 @@
 """``ilog event``: record a document event (printed invoice, sent quote...) through the template setup."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated

@@ -7,7 +7,6 @@ parameter ``flt``: it receives one validated :class:`~ilog.domain.records.LogFil
 (dates parsed, codes upper-cased, values checked by the record model, never here).
 """
 
-from __future__ import annotations
 
 import functools
 import inspect

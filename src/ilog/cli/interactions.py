@@ -1,6 +1,5 @@
 """Recording and changing interactions: interact, show, cancel, restore, evaluate, comment, complete."""
 
-from __future__ import annotations
 
 import sys
 from pathlib import Path

@@ -1,6 +1,5 @@
 """``ilog log``: list entries (``ilog log [CONTACT] [filters]``), export them, import an export."""
 
-from __future__ import annotations
 
 from typing import Annotated, Any
 

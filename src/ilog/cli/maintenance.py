@@ -1,6 +1,5 @@
 """Database, configuration, plugins and purge commands."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

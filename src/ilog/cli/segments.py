@@ -1,6 +1,5 @@
 """``ilog segment``: build, personalise and log segments (issue #10)."""
 
-from __future__ import annotations
 
 import sys
 from typing import TYPE_CHECKING, Annotated

@@ -1,6 +1,5 @@
 """``ilog group`` and ``ilog template`` (with ``template setup``, the auto-recording map)."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated

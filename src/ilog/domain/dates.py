@@ -61,7 +61,34 @@ def local_zone() -> tzinfo:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
             raise BadValue(f"unknown time zone {name!r}") from None
-    return datetime.now().astimezone().tzinfo  # type: ignore[return-value]
+    return _system_zone(os.environ.get("TZ"))
+
+
+_system_zones: dict[str | None, tzinfo] = {}
+
+
+def _system_zone(tz: str | None) -> tzinfo:
+    """The system's zone with its rules (``TZ``, else ``/etc/localtime``), so that a winter date
+    seen in summer keeps its winter offset; a fixed offset (today's) only when neither names one."""
+    if tz not in _system_zones:
+        from zoneinfo import ZoneInfo
+
+        zone: tzinfo | None = None
+        candidates = [tz.lstrip(":")] if tz else []
+        try:
+            target = os.path.realpath("/etc/localtime")
+            if "/zoneinfo/" in target:
+                candidates.append(target.split("/zoneinfo/", 1)[1])
+        except OSError:
+            pass
+        for key in candidates:
+            try:
+                zone = ZoneInfo(key)
+                break
+            except (ValueError, OSError, KeyError, LookupError):
+                continue
+        _system_zones[tz] = zone or datetime.now().astimezone().tzinfo  # type: ignore[assignment]
+    return _system_zones[tz]
 
 
 def now() -> datetime:
@@ -183,3 +210,76 @@ def isoformat(moment: datetime | None) -> str | None:
     """ISO 8601 in the user's zone, to the second (the form JSON and CSV use)."""
     local = to_local(moment)
     return None if local is None else local.isoformat(timespec="seconds")
+
+
+# -- calendar periods of the user's zone ---------------------------------------------------
+
+#: what statistics can count by calendar period (labels ``2026-10`` and ``2026-10-01``)
+PERIODS = ("month", "day")
+
+
+def _period_start(day: date, by: str) -> date:
+    return day.replace(day=1) if by == "month" else day
+
+
+def _next_period(start: date, by: str) -> date | None:
+    try:
+        if by == "day":
+            return start + timedelta(days=1)
+        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _local_midnight(day: date | None, zone: tzinfo) -> datetime | None:
+    """The first instant of ``day`` in ``zone``, in UTC (a midnight skipped by a daylight-saving
+    change starts the day at the change); None beyond what datetime holds."""
+    if day is None:
+        return None
+    try:
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _period(start: date, by: str, zone: tzinfo) -> tuple[str, datetime | None, datetime | None]:
+    label = f"{start.year:04d}-{start.month:02d}" + (f"-{start.day:02d}" if by == "day" else "")
+    return label, _local_midnight(start, zone), _local_midnight(_next_period(start, by), zone)
+
+
+def _local_date(moment: datetime, zone: tzinfo) -> date:
+    try:
+        return moment.astimezone(zone).date()
+    except (OverflowError, ValueError):
+        return moment.date()
+
+
+def calendar_periods(first: datetime, last: datetime, by: str, zone: tzinfo | None = None
+                     ) -> list[tuple[str, datetime | None, datetime | None]]:
+    """The calendar months or days of ``zone`` (default: the user's) from the one holding
+    ``first`` to the one holding ``last``, oldest first: ``(label, start, end)``, start and end
+    in UTC (end not included; None where datetime's range ends). Months are calendar months of
+    the zone: an entry at 00:30 on 1 October in Tokyo is in October, whatever its UTC date.
+    """
+    zone = zone or local_zone()
+    current: date | None = _period_start(_local_date(first, zone), by)
+    stop = _period_start(_local_date(last, zone), by)
+    periods = []
+    while current is not None and current <= stop:
+        periods.append(_period(current, by, zone))
+        current = _next_period(current, by)
+    return periods
+
+
+def calendar_periods_of_days(utc_days: "list[date]", by: str, zone: tzinfo | None = None
+                             ) -> list[tuple[str, datetime | None, datetime | None]]:
+    """Like :func:`calendar_periods`, only the periods that overlap one of the given UTC days
+    (for data spread over centuries, where listing every period in between would not do)."""
+    zone = zone or local_zone()
+    starts: set[date] = set()
+    for day in utc_days:
+        first = datetime.combine(day, time.min, tzinfo=UTC)
+        starts.add(_period_start(_local_date(first, zone), by))
+        starts.add(_period_start(_local_date(first + timedelta(hours=23, minutes=59, seconds=59, microseconds=999999),
+                                             zone), by))
+    return [_period(start, by, zone) for start in sorted(starts)]

@@ -268,8 +268,17 @@ def limit(value: Any, label: str = "limit") -> int | None:
 
 
 def validated(model: type[T], data: Any) -> T:
-    """``model`` validated from ``data``; any error as one :class:`BadValue` naming the field."""
+    """``model`` validated from ``data``; any error as one :class:`BadValue` naming the field.
+
+    A record that is not a table is validated straight into a new instance, as pydantic's
+    own ``__init__`` does: SQLModel's ``model_validate`` wraps the same call in bookkeeping
+    for table instances that costs as much again (an import validates a million rows).
+    """
     try:
+        if type(data) is dict and not model.model_config.get("table"):  # type: ignore[attr-defined]
+            record = model.__new__(model)
+            model.__pydantic_validator__.validate_python(data, self_instance=record)  # type: ignore[attr-defined]
+            return record
         return model.model_validate(data)  # type: ignore[attr-defined]
     except ValidationError as exc:
         raise bad_value(exc) from None

@@ -36,25 +36,32 @@ if TYPE_CHECKING:
     from ..store.unit import UnitOfWork
     from .context import ServiceContext
 
-#: how long one purge transaction should hold the write lock (seconds)
-PURGE_TRANSACTION_S = 0.02
+#: how long one bulk-delete transaction should hold the write lock (seconds; ten times as
+#: long where writers do not block each other, PostgreSQL)
+PURGE_HOLD_S = 0.03
+#: how long a bulk delete leaves SQLite's write lock free between two transactions: more than
+#: the 15 ms a writer waiting in SQLite's busy handler sleeps between tries at that point
+PURGE_GAP_S = 0.016
 #: entries per UPDATE of a bulk change while progress is shown
 UPDATE_CHUNK = 5000
 
 _FIELDS = frozenset(Interaction.model_fields)
 
 
-def in_batches(step: Callable[[int], int], batch_size: int = 5000) -> int:
+def in_batches(step: Callable[[int], int], batch_size: int = 5000, *, single_writer: bool = True) -> int:
     """Run ``step(size)`` until it handles fewer than ``size`` rows; returns the rows handled.
 
     Each step is one short write transaction of its own (the purge, retention, an erasure):
-    sizes start at 500 and adapt so that each transaction holds the write lock about
-    :data:`PURGE_TRANSACTION_S` (a print hook waiting for the lock waits that long at worst,
-    on a fast disk or a slow one), never more than ``batch_size`` rows, and the lock is left
-    free for a moment between steps. An interrupted run leaves whole steps done.
+    sizes start at 200 and adapt so that each transaction holds the write lock about
+    :data:`PURGE_HOLD_S` (ten times that where writers do not block each other), never more
+    than ``batch_size`` rows. Where a write transaction blocks every other writer (SQLite,
+    ``single_writer``) the lock is then left free for :data:`PURGE_GAP_S`, long enough for a
+    print hook waiting in SQLite's busy handler to get in: it waits tens of milliseconds at
+    worst, on a fast disk or a slow one. An interrupted run leaves whole steps done.
     """
+    hold = PURGE_HOLD_S if single_writer else PURGE_HOLD_S * 10
     total = 0
-    size = min(batch_size, 500)
+    size = min(batch_size, 200)
     while True:
         started = time.perf_counter()
         done = step(size)
@@ -62,10 +69,9 @@ def in_batches(step: Callable[[int], int], batch_size: int = 5000) -> int:
         if done < size:
             return total
         elapsed = max(time.perf_counter() - started, 1e-4)
-        size = min(batch_size, max(50, int(size * min(2.0, PURGE_TRANSACTION_S / elapsed))))
-        # leave the lock free for a moment: SQLite's busy handler sleeps 1, 2, 5, 10, 15...
-        # ms, and a writer that wakes while the next batch holds the lock sleeps longer
-        time.sleep(min(PURGE_TRANSACTION_S, elapsed))
+        size = min(batch_size, max(20, int(size * min(2.0, hold / elapsed))))
+        if single_writer:
+            time.sleep(PURGE_GAP_S)
 
 
 class Entries:
@@ -333,11 +339,11 @@ class Entries:
 
     # -- changing logged entries -----------------------------------------------------------------
 
-    def _targets(self, uow: "UnitOfWork", entry_nos: list[int] | None, flt: LogFilter | None) -> list[Interaction]:
-        """Entries by number (all must exist) or by a filter (which must narrow something)."""
+    def _targets(self, uow: "UnitOfWork", entry_nos: list[int] | None, flt: LogFilter | None) -> list[Any]:
+        """What the rules need of the entries to change (:data:`~ilog.store.entries.STATE_COLUMNS`), by number (all must exist) or by a filter (which must narrow something)."""
         if entry_nos is not None:
             numbers = list(dict.fromkeys(values.entry_no(n) for n in entry_nos))
-            found = uow.entries.many(numbers)
+            found = uow.entries.states(numbers)
             missing = [n for n in numbers if n not in found]
             if missing:
                 raise NotFound(f"interaction log entry {missing[0]} does not exist")
@@ -345,58 +351,80 @@ class Entries:
         if flt is None or flt.is_empty():
             raise BadValue("give entry numbers or at least one filter")
         self.check_names(uow, flt)
-        return uow.entries.find(flt.but(newest_first=False))
+        return list(uow.entries.states_where(flt))
 
-    def change(self, entry_nos: list[int] | None, flt: LogFilter | None, *, refuse: Callable[[Interaction], str | None],
-               changes: dict[str, Any], hook: str | None = None, dry_run: bool = False,
-               uow: "UnitOfWork | None" = None, progress: Callable[[int, int | None], None] | None = None
-               ) -> ChangeResult:
-        """The one bulk-change mechanism: cancel, restore, complete, evaluate.
+    def change(self, entry_nos: list[int] | None, flt: LogFilter | None, *,
+               refuse: Callable[[Any], str | None] | None, changes: dict[str, Any], hook: str | None = None,
+               dry_run: bool = False, uow: "UnitOfWork | None" = None,
+               progress: Callable[[int, int | None], None] | None = None) -> ChangeResult:
+        """The one bulk-change mechanism: cancel, restore, complete, evaluate, assign, a logged segment.
 
         With explicit entry numbers, any refused entry fails the whole command and nothing
-        changes. With a filter, entries the rule refuses are skipped and reported. Given the
-        caller's ``uow`` the change joins its transaction (and the hooks run when it commits:
-        the caller calls :meth:`notify_changed`). ``progress(done, total)`` is told as the
-        entries are written, a chunk at a time. A dry run keeps the first entries it would
-        change in ``preview``.
+        changes. With a filter, entries the rule refuses are skipped and reported; when the rule
+        refuses none (or there is no rule, ``refuse=None``) the change is one set-based UPDATE
+        of what the filter selects. Only the columns the rules read are loaded, never whole
+        entries; hooks get snapshots read after the commit, and only when a plugin implements
+        ``hook``. Given the caller's ``uow`` the change joins its transaction (the caller then
+        calls :meth:`notify_changed` once it committed). ``progress(done, total)`` is told as
+        the entries are written. A dry run keeps the first entries it would change in ``preview``.
         """
+        if entry_nos is None and (flt is None or flt.is_empty()):
+            raise BadValue("give entry numbers or at least one filter")
+        flt = flt.but(newest_first=False) if flt is not None else None
+        set_based = entry_nos is None and not flt.limit  # type: ignore[union-attr]
         result = ChangeResult()
         with self.ctx.writing(uow) as u:
-            targets = self._targets(u, entry_nos, flt)
-            for entry in targets:
-                reason = refuse(entry)
-                if reason:
-                    result.refused.append((entry.entry_no, reason))
-                else:
-                    result.changed.append(entry.entry_no)
-            if entry_nos is not None and result.refused:
-                no, reason = result.refused[0]
-                more = f" (and {len(result.refused) - 1} more)" if len(result.refused) > 1 else ""
-                raise Refused(f"entry {no} {reason}{more}; nothing changed")
-            if dry_run:
-                changed = set(result.changed)
-                result.preview = [e for e in targets if e.entry_no in changed][:PREVIEW_ENTRIES]
-                return result
-            if progress is None:
-                u.entries.update(result.changed, changes)
+            if refuse is None and set_based and dry_run:
+                result.changed = u.entries.numbers_where(flt)
+            elif refuse is None and set_based:
+                result.changed = u.entries.update_where(flt, changes)
             else:
-                total = len(result.changed)
-                for start in range(0, total, UPDATE_CHUNK):
-                    u.entries.update(result.changed[start:start + UPDATE_CHUNK], changes)
-                    progress(min(start + UPDATE_CHUNK, total), total)
-        changed = set(result.changed)
-        result_entries = [e for e in targets if e.entry_no in changed]
-        for entry in result_entries:
-            object.__getattribute__(entry, "__dict__").update(changes)
+                for entry in self._targets(u, entry_nos, flt):
+                    reason = refuse(entry) if refuse is not None else None
+                    if reason:
+                        result.refused.append((entry.entry_no, reason))
+                    else:
+                        result.changed.append(entry.entry_no)
+                if entry_nos is not None and result.refused:
+                    no, reason = result.refused[0]
+                    more = f" (and {len(result.refused) - 1} more)" if len(result.refused) > 1 else ""
+                    raise Refused(f"entry {no} {reason}{more}; nothing changed")
+                if not dry_run and set_based and not result.refused and progress is None:
+                    # the filter selects exactly what the rule lets change: one statement, and
+                    # what it changed is what the result says
+                    result.changed = u.entries.update_where(flt, changes)
+                elif not dry_run:
+                    total = len(result.changed)
+                    for start in range(0, total, UPDATE_CHUNK):
+                        u.entries.update(result.changed[start:start + UPDATE_CHUNK], changes)
+                        if progress is not None:
+                            progress(min(start + UPDATE_CHUNK, total), total)
+            if dry_run:
+                found = u.entries.many(result.changed[:PREVIEW_ENTRIES])
+                result.preview = [found[n].frozen() for n in result.changed[:PREVIEW_ENTRIES] if n in found]
+                return result
+        if progress is not None and result.changed:
+            progress(len(result.changed), len(result.changed))
         if uow is None and hook:
-            self.notify_changed(hook, result_entries)
+            self.notify_changed(hook, result.changed)
+        return result
         return result
 
-    def notify_changed(self, hook: str, entries: list[Interaction]) -> None:
-        if entries and self.ctx.plugins.has(hook):
+    def notify_changed(self, hook: str, entry_nos: list[int]) -> None:
+        """After the commit: ``hook`` for each changed entry, with its snapshot as stored now
+        (read only when a plugin implements the hook)."""
+        if entry_nos and self.ctx.plugins.has(hook):
             view = self.ctx.hooks_view()
-            for entry in entries:
-                self.ctx.plugins.notify(hook, self.ctx.warn, interaction=entry.frozen(), logbook=view)
+            for entry in self.snapshots(entry_nos):
+                self.ctx.plugins.notify(hook, self.ctx.warn, interaction=entry, logbook=view)
+
+    def snapshots(self, entry_nos: list[int]) -> Iterator[Interaction]:
+        """Read-only snapshots of these entries, in their order, a chunk at a time."""
+        for start in range(0, len(entry_nos), 500):
+            chunk = entry_nos[start:start + 500]
+            with self.ctx.db.unit() as uow:
+                found = uow.entries.many(chunk)
+            yield from (found[n].frozen() for n in chunk if n in found)
 
     def cancel(self, entry_nos: list[int] | None = None, flt: LogFilter | None = None, *,
                dry_run: bool = False) -> ChangeResult:
@@ -462,31 +490,39 @@ class Entries:
                         batch_size: int = 5000, progress: Callable[[int, int | None], None] | None = None) -> int:
         """Delete cancelled entries dated before ``before``; never any other entry.
 
-        Deletes in batches (:meth:`delete_in_batches`), so print hooks writing at the same
-        time wait milliseconds, not seconds; an interrupted purge is simply run again.
-        Idempotency keys stay (a reprint of a purged document records nothing new).
+        The entries due are listed first, by number (a read: no lock), then deleted in batches
+        of consecutive numbers (:meth:`delete_in_batches`), each its own short transaction whose
+        DELETE checks every condition again (an entry restored meanwhile stays) and returns what
+        it deleted, with its comment lines and the files only it used; so print hooks writing
+        at the same time wait tens of milliseconds, not seconds. An interrupted purge is simply
+        run again. Idempotency keys stay (a reprint of a purged document records nothing new).
         ``progress(done, total)`` is told after each batch.
         """
         flt = self._purge_filter(flt)
-        due = 0
         with self.ctx.db.unit() as uow:
             self.check_names(uow, flt)
-            if dry_run or progress is not None:
-                due = uow.entries.purgeable(flt, before)
-                if dry_run:
-                    return due
+            if dry_run:
+                return uow.entries.purgeable(flt, before)
+            due = uow.entries.purge_candidates(flt, before)
         if progress is not None:
-            progress(0, due)
-        return self.delete_in_batches(
-            lambda uow, size, snapshots: uow.entries.purge_batch(flt, before, size, snapshots=snapshots), batch_size,
-            what="cancelled entries purged", progress=progress, due=due)
+            progress(0, len(due))
+        taken = [0]
 
-    def delete_in_batches(self, batch: Callable[["UnitOfWork", int, bool], list[Any]], batch_size: int = 5000, *,
-                          what: str = "entries deleted", progress: Callable[[int, int | None], None] | None = None,
-                          due: int = 0) -> int:
-        """The one bulk delete of entries (``purge-cancelled``, ``retention apply``): ``batch(uow,
-        size, snapshots)`` deletes up to ``size`` entries in the write unit it is given and
-        returns them (snapshots taken before the delete when ``snapshots``, else their
+        def batch(uow: "UnitOfWork", size: int, snapshots: bool) -> tuple[int, list[Any]]:
+            numbers = due[taken[0]:taken[0] + size]
+            taken[0] += len(numbers)
+            return len(numbers), uow.entries.purge_batch(numbers, flt, before, snapshots=snapshots)
+
+        return self.delete_in_batches(batch, batch_size, what="cancelled entries purged", progress=progress,
+                                      due=len(due))
+
+    def delete_in_batches(self, batch: Callable[["UnitOfWork", int, bool], tuple[int, list[Any]]],
+                          batch_size: int = 5000, *, what: str = "entries deleted",
+                          progress: Callable[[int, int | None], None] | None = None, due: int = 0) -> int:
+        """The one bulk delete of entries (``purge-cancelled``, ``retention apply``), through
+        :func:`in_batches`: ``batch(uow, size, snapshots)`` looks at up to ``size`` entries in
+        the write unit it is given, deletes those still due and returns (how many it looked at,
+        what it deleted: snapshots taken before the delete when ``snapshots``, else their
         numbers); ``interactions_purged`` is told after each batch commits, and ``progress(done,
         due)`` too. Returns how many were deleted. A Ctrl-C says how many committed batches
         deleted (``what``)."""
@@ -496,20 +532,21 @@ class Entries:
 
         def step(size: int) -> int:
             with self.ctx.db.unit(write=True) as uow:
-                deleted = batch(uow, size, snapshots)
+                looked_at, deleted = batch(uow, size, snapshots)
             done[0] += len(deleted)
             if progress is not None and deleted:
                 progress(done[0], max(due, done[0]))
             if deleted and snapshots:
                 plugins.notify("interactions_purged", self.ctx.warn, interactions=[e.frozen() for e in deleted],
                                logbook=self.ctx.hooks_view())
-            return len(deleted)
+            return looked_at
 
         try:
-            return in_batches(step, batch_size)
+            in_batches(step, batch_size, single_writer=self.ctx.db.single_writer)
         except KeyboardInterrupt:
             raise Interrupted(f"interrupted: {done[0]:,} {what}, the rest not; run the same command again to "
                               "finish") from None
+        return done[0]
 
     # -- postponed entries ---------------------------------------------------------------------------
 

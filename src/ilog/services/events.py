@@ -232,17 +232,28 @@ class Events:
         batch: list[tuple[EventOutcome, Interaction]] = []
         alone: list[tuple[EventOutcome, Interaction, str | None]] = []
         with self.ctx.db.unit() as uow:  # one snapshot for the whole chunk
-            docs: list[tuple[EventOutcome, DocumentEvent]] = []
+            parsed: list[tuple[EventOutcome, DocumentEvent | None]] = []
             for line, item in items:
                 outcome = EventOutcome(line)
                 try:
                     doc = event_from(item, defaults)
                     if doc is None:
                         continue
+                    parsed.append((outcome, doc))
+                except IlogError as exc:
+                    outcome.error = exc
+                    parsed.append((outcome, None))
+                outcomes.append(outcome)
+            # the chunk's contacts in one query, not one per contact
+            uow.contacts.prefetch([doc.contact_no for _, doc in parsed if doc is not None and doc.contact_no])
+            docs: list[tuple[EventOutcome, DocumentEvent]] = []
+            for outcome, doc in parsed:
+                if doc is None:
+                    continue
+                try:
                     docs.append((outcome, self.prepare(doc, uow=uow)))
                 except IlogError as exc:
                     outcome.error = exc
-                outcomes.append(outcome)
             # replays first, as record() does: a key already recorded runs no hook but interaction_saved
             known = uow.keys.entries_for([doc.idempotency_key for _, doc in docs if doc.idempotency_key])
             for outcome, doc in docs:

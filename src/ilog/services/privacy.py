@@ -245,7 +245,7 @@ class Privacy:
                 done.append(record)
             return handled
 
-        in_batches(step, batch_size)
+        in_batches(step, batch_size, single_writer=self.ctx.db.single_writer)
         if not done:
             return None  # another process finished it (and told the plugins)
         self._tell(contact_no, done[0])
@@ -291,9 +291,11 @@ class Privacy:
         if dry_run:
             with self.ctx.db.unit() as uow:
                 return sum(uow.entries.retention_counts(spec).values())
-        return self.entries.delete_in_batches(
-            lambda uow, size, snapshots: uow.entries.retention_batch(spec, size, snapshots=snapshots), batch_size,
-            what="entries past their retention deleted")
+        def batch(uow: Any, size: int, snapshots: bool) -> tuple[int, list[Any]]:
+            deleted = uow.entries.retention_batch(spec, size, snapshots=snapshots)
+            return len(deleted), deleted
+
+        return self.entries.delete_in_batches(batch, batch_size, what="entries past their retention deleted")
 
 
 def _spec(cutoffs: list[tuple[rules.RetentionRule, Any]]) -> list[tuple[str, str | None, Any]]:

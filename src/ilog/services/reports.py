@@ -1,8 +1,10 @@
 """What the log says: statistics, a contact's timeline and overview, and attached files.
 
 Cancelled and postponed entries count for nothing in statistics: a cancelled call did not
-cost anything and a postponed one has not happened yet. Months are calendar months of the
-stored UTC time, computed by the database, so SQLite and PostgreSQL group identically.
+cost anything and a postponed one has not happened yet. Months and days are the calendar
+months and days of the user's zone (``ILOG_TIMEZONE`` / config ``timezone``, else the
+system's): an entry at 00:30 on 1 October in Tokyo counts for October. They are summed from
+the per-hour summary the database keeps (:mod:`ilog.store.reports`), exactly, in any zone.
 
 The timeline of a company rolls up: the entries logged under it, its own and its persons',
 each naming the person. Entries keep the company they were logged under, so a person who
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..domain import values
+from datetime import timedelta
+
+from ..domain import dates, values
 from ..domain.records import Contact, LogFilter
 from ..errors import BadValue, NotFound
 
@@ -21,14 +25,17 @@ if TYPE_CHECKING:
     from .context import ServiceContext
     from .entries import Entries
 
+#: periods listed from the first entry to the last before only those with entries are looked for
+MAX_PERIODS = 20_000
+
 #: what ``ilog stats --by`` accepts
-STATS_BY = ("template", "group", "contact", "company", "user", "owner", "opportunity", "month")
+STATS_BY = ("template", "group", "contact", "company", "user", "owner", "opportunity", *dates.PERIODS)
 
 
 def stats_columns(by: str) -> list[str]:
     """The keys of a statistics row for a grouping, in order."""
     by = values.choice(by, "statistics grouping", STATS_BY)
-    columns = [by] + (["name"] if by not in ("user", "owner", "opportunity", "month") else []) + [
+    columns = [by] + (["name"] if by not in ("user", "owner", "opportunity", *dates.PERIODS) else []) + [
         "count", "cost", "duration_min"]
     return columns + (["last_contacted"] if by in ("contact", "company") else [])
 
@@ -45,7 +52,8 @@ class Reports:
         Each row has the grouping value under the ``by`` name (``template``, ``month``...),
         a ``name`` for templates, groups, contacts and companies, then ``count``, ``cost``,
         ``duration_min`` and, for contacts and companies, ``last_contacted``. Rows come in
-        month order for months, else most entries first.
+        calendar order for months and days (``2026-10``, ``2026-10-01``, in the user's
+        zone), else most entries first.
         """
         by = values.choice(by, "statistics grouping", STATS_BY)
         changes: dict[str, Any] = {"limit": values.limit(limit) if limit else None}
@@ -56,9 +64,38 @@ class Reports:
         flt = (flt or LogFilter()).but(**changes)
         if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
             raise BadValue("the first date (--from, date_from) is after the last (--to, date_to)")
+        if by in dates.PERIODS:
+            return self._by_period(by, flt)
         with self.ctx.db.unit() as uow:
             self.entries.check_names(uow, flt)
             return uow.reports.statistics(by, flt)
+
+    def _by_period(self, by: str, flt: LogFilter) -> list[dict[str, Any]]:
+        zone = dates.local_zone()
+        low, high = flt.date_from, flt.date_to
+        end = high + timedelta(microseconds=1) if high is not None and high < dates.LATEST else None
+        with self.ctx.db.unit() as uow:
+            self.entries.check_names(uow, flt)
+            span = uow.reports.summary_span(low, high, flt)
+            if span is None:
+                return []
+            first, last = span
+            if (last - first).days < (MAX_PERIODS if by == "day" else 28 * MAX_PERIODS):
+                found = dates.calendar_periods(first, last, by, zone)
+            else:  # a few entries centuries apart: only the periods that have some
+                found = dates.calendar_periods_of_days(uow.reports.summary_days(low, high, flt), by, zone)
+            periods = []
+            for label, start, stop in found:
+                if low is not None and (start is None or start < low):
+                    start = low
+                if end is not None and (stop is None or stop > end):
+                    stop = end
+                if start is None or stop is None or start < stop:
+                    periods.append((label, start, stop))
+            rows = uow.reports.period_totals(periods, flt)
+        if flt.limit:
+            rows = rows[:flt.limit]
+        return [{by: row.pop("key"), **row} for row in rows]
 
     def timeline(self, contact_no: str | None, *, rollup: bool = True, limit: Any = None,
                  include_cancelled: bool = False, opportunity_no: str | None = None

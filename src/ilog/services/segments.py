@@ -420,14 +420,12 @@ class Segments:
                                                                                "cancelled_at": dates.now()}
         hook = "interaction_restored" if restore else "interaction_cancelled"
         with self.ctx.db.unit(write=True) as uow:
-            result = self.entries.change(None, flt, refuse=lambda entry: None, changes=changes, dry_run=dry_run,
-                                         uow=uow, progress=progress)
+            # no rule to check per entry: one UPDATE of every entry of the logged segment
+            result = self.entries.change(None, flt, refuse=None, changes=changes, dry_run=dry_run, uow=uow,
+                                         progress=progress)
             if dry_run:
-                uow.rollback()
                 return result
             if not uow.segments.mark_logged_cancelled(logged_no, not restore):
                 raise Refused(f"logged segment {logged_no} was changed by another process meanwhile; nothing changed")
-        if self.ctx.plugins.has(hook):
-            self.entries.notify_changed(hook, self.entries.find(LogFilter(entry_nos=result.changed,
-                                                                          cancelled="include", postponed="include")))
+        self.entries.notify_changed(hook, result.changed)
         return result

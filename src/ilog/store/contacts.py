@@ -51,6 +51,17 @@ class ContactStore:
             memo[key] = to_contact(row) if row else None
         return memo[key]
 
+    def prefetch(self, nos: Iterable[str]) -> None:
+        """Read these contacts into the unit's memo (one query per chunk), so that :meth:`get`
+        of each finds it there: a batch of 500 events for 100 contacts reads them in one go."""
+        memo = self.uow.memo
+        wanted = [no for no in dict.fromkeys(nos) if ("contact", no) not in memo]
+        for chunk in chunks(wanted):
+            found = {row["no"]: to_contact(row) for row in
+                     self.uow.execute(sa.select(C).where(self.uow.one_of(C.c.no, chunk))).mappings()}
+            for no in chunk:
+                memo[("contact", no)] = found.get(no)
+
     def exists(self, no: str) -> bool:
         return self.uow.execute(sa.select(C.c.no).where(C.c.no == no)).first() is not None
 
@@ -66,7 +77,7 @@ class ContactStore:
         """Which of ``nos`` exist."""
         found: set[str] = set()
         for chunk in chunks(list(nos)):
-            found.update(self.uow.execute(sa.select(C.c.no).where(C.c.no.in_(chunk))).scalars())
+            found.update(self.uow.execute(sa.select(C.c.no).where(self.uow.one_of(C.c.no, chunk))).scalars())
         return found
 
     @staticmethod

@@ -29,6 +29,8 @@ CHUNK = 2000
 
 #: tables ``create()`` fills in a new database: merged, not copied
 _SEEDED = (models.meta.name, models.number_series.name, models.migration.name)
+#: tables the destination's triggers derive from the rows copied: not copied
+_SKIPPED = _SEEDED + models.DERIVED
 
 
 def _rows(conn: sa.engine.Connection, table: sa.Table):
@@ -95,7 +97,7 @@ def copy_database(source: Database, target: Database, *,
                 raise Refused(f"the destination {target.masked_url} is not empty (table {table.name} "
                               "has rows): copy into a new database")
         _merge_seeded(src, dst)
-        copied = [t for t in models.metadata.sorted_tables if t.name not in _SEEDED]
+        copied = [t for t in models.metadata.sorted_tables if t.name not in _SKIPPED]
         total = done = 0
         if progress is not None:
             total = sum(int(src.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()) for t in copied)

@@ -196,6 +196,12 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def single_writer(self) -> bool:
+        """Whether a write transaction blocks every other writer until it ends (SQLite), so that
+        a long series of writes must leave the lock free between transactions."""
+        return self.is_sqlite
+
     def scrub(self, text: str) -> str:
         """A message with this database's password masked, in any spelling."""
         return scrub(text, self._secrets)

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 #: keys per IN (...) query
 CHUNK = 500
+#: the columns the rules for changing logged entries read (:mod:`ilog.domain.rules`)
+STATE_COLUMNS = (T.c.entry_no, T.c.cancelled, T.c.postponed, T.c.state, T.c.logged_segment_no, T.c.owner, T.c.user_id)
 
 
 def entry_clauses(flt: LogFilter) -> list[Any]:
@@ -176,6 +178,23 @@ class EntryStore:
             found.update((r["entry_no"], to_interaction(r)) for r in rows)
         return found
 
+    def numbers_where(self, flt: LogFilter) -> list[int]:
+        """The numbers of the entries a filter selects, in order."""
+        return list(self.uow.execute(sa.select(T.c.entry_no).where(*entry_clauses(flt)).order_by(T.c.entry_no))
+                    .scalars())
+
+    def states(self, entry_nos: list[int]) -> dict[int, Any]:
+        """What the rules for changing entries read (:data:`STATE_COLUMNS`), by number."""
+        found: dict[int, Any] = {}
+        for start in range(0, len(entry_nos), CHUNK):
+            rows = self.uow.execute(sa.select(*STATE_COLUMNS).where(T.c.entry_no.in_(entry_nos[start:start + CHUNK])))
+            found.update((row.entry_no, row) for row in rows)
+        return found
+
+    def states_where(self, flt: LogFilter) -> Iterator[Any]:
+        """:data:`STATE_COLUMNS` of the entries a filter selects (its order and limit)."""
+        yield from self.uow.execute(self.select(flt, STATE_COLUMNS))
+
     def cancelled_logged_segments(self) -> set[str]:
         return set(self.uow.execute(sa.select(LS.c.no).where(LS.c.cancelled.is_(True))).scalars())
 
@@ -189,9 +208,10 @@ class EntryStore:
         for start in range(0, len(entry_nos), CHUNK):
             self.uow.execute(sa.update(T).where(T.c.entry_no.in_(entry_nos[start:start + CHUNK])).values(**values))
 
-    def update_where(self, flt: LogFilter, values: dict[str, Any]) -> int:
-        """One set-based UPDATE of every entry a filter selects; returns how many changed."""
-        return self.uow.execute(sa.update(T).where(*entry_clauses(flt)).values(**values)).rowcount
+    def update_where(self, flt: LogFilter, values: dict[str, Any]) -> list[int]:
+        """One set-based UPDATE of every entry a filter selects; returns their numbers, in order."""
+        stmt = sa.update(T).where(*entry_clauses(flt)).values(**values).returning(T.c.entry_no)
+        return sorted(self.uow.execute(stmt).scalars())
 
     def resume(self, entry_no: int, values: dict[str, Any]) -> bool:
         """Write a resumed entry, if it is still postponed and not cancelled."""
@@ -199,13 +219,30 @@ class EntryStore:
             T.c.entry_no == entry_no, T.c.postponed.is_(True), T.c.cancelled.is_(False)).values(**values)).rowcount
         return bool(changed)
 
-    def purge_batch(self, flt: LogFilter, before: datetime, size: int, *, snapshots: bool) -> list[Interaction | int]:
-        """Delete up to ``size`` cancelled entries dated before ``before`` (oldest first)
-        (``ilog purge-cancelled``); see :meth:`delete_batch`."""
-        cancelled = T.c.cancelled.is_(True)
-        # in the order of the (cancelled, occurred_at) index: no sort of every cancelled entry
-        return self.delete_batch([*entry_clauses(flt), T.c.occurred_at < before, cancelled], size,
-                                 snapshots=snapshots, recheck=[cancelled])
+    def purge_candidates(self, flt: LogFilter, before: datetime) -> list[int]:
+        """The numbers of the cancelled entries a purge with this filter and cut-off deletes, in order."""
+        clauses = [*entry_clauses(flt), T.c.occurred_at < before, T.c.cancelled.is_(True)]
+        return list(self.uow.execute(sa.select(T.c.entry_no).where(*clauses).order_by(T.c.entry_no)).scalars())
+
+    def purge_batch(self, entry_nos: list[int], flt: LogFilter, before: datetime, *,
+                    snapshots: bool) -> list[Interaction | int]:
+        """Delete those of ``entry_nos`` that are still cancelled, dated before ``before`` and
+        selected by ``flt``, with their comment lines and the files only they used. Returns
+        what was deleted: the entries as they were (``snapshots``), else their numbers."""
+        # "IS NOT false" (the column is NOT NULL) rather than "IS true": no index serves it, so
+        # the numbers are looked up by key, not the (cancelled, occurred_at) index scanned
+        clauses = [T.c.entry_no.in_(entry_nos), *entry_clauses(flt.but(cancelled="include")),
+                   T.c.cancelled.is_not(False), T.c.occurred_at < before]
+        returned = list(T.c) if snapshots else [T.c.entry_no, T.c.attachment_id]
+        rows = self.uow.execute(sa.delete(T).where(*clauses).returning(*returned)).mappings().all()
+        if not rows:
+            return []
+        numbers = [row["entry_no"] for row in rows]
+        for start in range(0, len(numbers), CHUNK):  # the foreign key cascades too: this is in case it does not
+            self.uow.execute(sa.delete(M).where(M.c.entry_no.in_(numbers[start:start + CHUNK])))
+        self.uow.attachments.delete_unreferenced({row["attachment_id"] for row in rows
+                                                  if row["attachment_id"] is not None})
+        return [to_interaction(row) for row in rows] if snapshots else list(numbers)
 
     def retention_batch(self, cutoffs: list[tuple[str, str | None, datetime]], size: int, *,
                         snapshots: bool) -> list[Interaction | int]:
@@ -225,14 +262,11 @@ class EntryStore:
         counted = sa.select(rows.c.rule, sa.func.count()).where(rows.c.occurred_at < rows.c.cutoff).group_by(rows.c.rule)
         return {int(index): int(n) for index, n in self.uow.execute(counted) if index is not None}
 
-    def delete_batch(self, clauses: list[Any], size: int, *, snapshots: bool,
-                     recheck: Iterable[Any] = ()) -> list[Interaction | int]:
-        """The one way entries are deleted in bulk (the purge, retention): up to ``size`` of the
-        entries ``clauses`` select, oldest first, with their comment lines and the files only
-        they used. ``recheck`` is repeated in the DELETE itself (a restore may have come in
-        between, on PostgreSQL). Returns the deleted entries: snapshots taken before the
-        delete when ``snapshots``, else their numbers. Idempotency keys and document
-        occurrences stay: a reprint of a deleted document records nothing new."""
+    def delete_batch(self, clauses: list[Any], size: int, *, snapshots: bool) -> list[Interaction | int]:
+        """Delete up to ``size`` of the entries ``clauses`` select, oldest first, with their
+        comment lines and the files only they used (retention). Returns the deleted entries:
+        snapshots taken before the delete when ``snapshots``, else their numbers. Idempotency
+        keys and document occurrences stay: a reprint of a deleted document records nothing new."""
         batch = sa.select(T.c.entry_no).where(*clauses).order_by(T.c.occurred_at).limit(size)
         if snapshots:
             before = {e.entry_no: e for e in (to_interaction(r) for r in
@@ -244,7 +278,7 @@ class EntryStore:
             return []
         attachment_ids = set(self.uow.execute(sa.select(T.c.attachment_id).where(
             T.c.entry_no.in_(numbers), T.c.attachment_id.is_not(None))).scalars())
-        deleted = set(self.uow.execute(sa.delete(T).where(T.c.entry_no.in_(numbers), *recheck)
+        deleted = set(self.uow.execute(sa.delete(T).where(T.c.entry_no.in_(numbers))
                                        .returning(T.c.entry_no)).scalars())
         # ON DELETE CASCADE removed them already; this keeps that true without the constraint
         self.uow.execute(sa.delete(M).where(M.c.entry_no.in_(sorted(deleted))))

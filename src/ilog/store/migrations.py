@@ -131,6 +131,110 @@ def _v4(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE erasure ADD COLUMN contact_no VARCHAR(30)")
 
 
+_V5_SQLITE_QUARTER = ("coalesce(strftime('%Y-%m-%d %H:', {r}.occurred_at) || substr('00153045', "
+                      "1 + 2 * (CAST(strftime('%M', {r}.occurred_at) AS INTEGER) / 15), 2) || ':00.000000', "
+                      "substr({r}.occurred_at, 1, 16))")
+_V5_PG_QUARTER = ("(date_trunc('hour', {r}occurred_at) "
+                  "+ floor(date_part('minute', {r}occurred_at) / 15) * interval '15 minutes')")
+_V5_DEPENDS = ("occurred_at", "cost", "duration_min", "cancelled", "postponed")
+_V5_UPSERT = ("ON CONFLICT (starts_at) DO UPDATE SET entries = {s}entries + excluded.entries, cost = {s}cost + "
+              "excluded.cost, duration_min = {s}duration_min + excluded.duration_min")
+
+
+def _v5_sqlite_trigger(name: str, event: str, r: str, sign: str) -> str:
+    when = f"{r}.cancelled IS NOT 1 AND {r}.postponed IS NOT 1"
+    if event.startswith("UPDATE"):
+        when += " AND (" + " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _V5_DEPENDS) + ")"
+    return (f"CREATE TRIGGER {name} AFTER {event} ON interaction FOR EACH ROW WHEN {when} BEGIN "
+            f"INSERT INTO interaction_summary (starts_at, entries, cost, duration_min) VALUES "
+            f"({_V5_SQLITE_QUARTER.format(r=r)}, {sign}1, {sign}{r}.cost, {sign}{r}.duration_min) "
+            f"{_V5_UPSERT.format(s='')}; END")
+
+
+_V5_PG_DELTA = """
+    INSERT INTO interaction_summary AS s (starts_at, entries, cost, duration_min)
+    SELECT {quarter}, {sign}count(*), {sign}sum(cost), {sign}sum(duration_min) FROM {rows}
+    WHERE cancelled IS NOT true AND postponed IS NOT true GROUP BY 1 ORDER BY 1
+    {upsert};"""
+_V5_PG_CHANGED = ("(o.occurred_at, o.cost, o.duration_min, o.cancelled, o.postponed) IS DISTINCT FROM "
+                  "(w.occurred_at, w.cost, w.duration_min, w.cancelled, w.postponed)")
+
+
+def _v5_pg_function() -> str:
+    upsert, quarter = _V5_UPSERT.format(s="s."), _V5_PG_QUARTER.format(r="")
+    return f"""CREATE FUNCTION ilog_interaction_summary() RETURNS trigger LANGUAGE plpgsql
+SET timezone TO 'UTC' AS $body$
+BEGIN
+  IF TG_OP = 'INSERT' THEN{_V5_PG_DELTA.format(quarter=quarter, sign="", rows="new_rows", upsert=upsert)}
+  ELSIF TG_OP = 'DELETE' THEN{_V5_PG_DELTA.format(quarter=quarter, sign="-", rows="old_rows", upsert=upsert)}
+  ELSE
+    INSERT INTO interaction_summary AS s (starts_at, entries, cost, duration_min)
+    SELECT starts_at, sum(n), sum(c), sum(d) FROM (
+      SELECT {_V5_PG_QUARTER.format(r="o.")} AS starts_at, -1 AS n, -o.cost AS c, -o.duration_min AS d
+      FROM old_rows o JOIN new_rows w ON w.entry_no = o.entry_no
+      WHERE o.cancelled IS NOT true AND o.postponed IS NOT true AND {_V5_PG_CHANGED}
+      UNION ALL
+      SELECT {_V5_PG_QUARTER.format(r="w.")}, 1, w.cost, w.duration_min
+      FROM new_rows w JOIN old_rows o ON o.entry_no = w.entry_no
+      WHERE w.cancelled IS NOT true AND w.postponed IS NOT true AND {_V5_PG_CHANGED}
+    ) AS delta GROUP BY starts_at ORDER BY starts_at
+    {upsert};
+  END IF;
+  RETURN NULL;
+END
+$body$"""
+
+
+@step(5)
+def _v5(conn: Connection) -> None:
+    """Version 5: ``interaction_summary``, the live entries of each quarter of an hour (UTC:
+    count, cost, duration), kept by triggers in the same transaction as every write to the log,
+    so that ``stats --by month|day`` reads a few thousand rows instead of the whole log; filled
+    here from the entries already there."""
+    md = sa.MetaData()
+    # the quarters are moments of the same kind as the entries' (a database made by an ilog
+    # whose moments were timestamptz keeps timestamptz)
+    zoned = conn.dialect.name == "postgresql" and conn.exec_driver_sql(
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'interaction' AND column_name = 'occurred_at'").scalar() == "timestamp with time zone"
+    summary = sa.Table(
+        "interaction_summary", md,
+        sa.Column("starts_at", sa.DateTime(timezone=zoned), nullable=False),
+        sa.Column("entries", sa.BigInteger, nullable=False),
+        sa.Column("cost", sa.Float, nullable=False),
+        sa.Column("duration_min", sa.Float, nullable=False),
+        sa.PrimaryKeyConstraint("starts_at", name="pk_interaction_summary"),
+        sqlite_with_rowid=False,
+    )
+    summary.create(conn)
+    if conn.dialect.name == "sqlite":
+        quarter = _V5_SQLITE_QUARTER.format(r="interaction")
+        live = "cancelled IS NOT 1 AND postponed IS NOT 1"
+        update = f"UPDATE OF {', '.join(_V5_DEPENDS)}"
+        statements = [
+            _v5_sqlite_trigger("interaction_summary_insert", "INSERT", "NEW", ""),
+            _v5_sqlite_trigger("interaction_summary_delete", "DELETE", "OLD", "-"),
+            _v5_sqlite_trigger("interaction_summary_update_old", update, "OLD", "-"),
+            _v5_sqlite_trigger("interaction_summary_update_new", update, "NEW", ""),
+        ]
+    else:
+        quarter = _V5_PG_QUARTER.format(r="")
+        live = "cancelled IS NOT true AND postponed IS NOT true"
+        statements = [_v5_pg_function()] + [
+            f"CREATE TRIGGER interaction_summary_{event.lower()} AFTER {event} ON interaction REFERENCING {tables} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION ilog_interaction_summary()"
+            for event, tables in (("INSERT", "NEW TABLE AS new_rows"),
+                                  ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+                                  ("DELETE", "OLD TABLE AS old_rows"))]
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL timezone TO 'UTC'")  # UTC's quarters, as the trigger computes them
+    conn.exec_driver_sql(
+        f"INSERT INTO interaction_summary (starts_at, entries, cost, duration_min) "
+        f"SELECT {quarter}, count(*), sum(cost), sum(duration_min) FROM interaction WHERE {live} GROUP BY 1")
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
 # -- the machinery ---------------------------------------------------------------------------
 
 

@@ -41,7 +41,7 @@ from ..domain.records import (
 )
 from .types import EntryNumber, UTCDateTime
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = SQLModel.metadata
 metadata.naming_convention = {
@@ -73,6 +73,22 @@ class MigrationTable(SQLModel, table=True):
     applied_at: datetime
     ilog_version: str = Field(max_length=30)
     action: str = Field(max_length=10)  # created | upgraded
+
+
+class InteractionSummaryTable(SQLModel, table=True):
+    """The live entries (neither cancelled nor postponed) of each quarter of an hour (UTC,
+    starting at ``starts_at``): how many, their cost and duration (v4). Derived from
+    ``interaction`` by the database itself (:data:`SUMMARY_TRIGGERS`), so every statement that
+    writes entries keeps it exact in its own transaction; what ``stats --by month|day`` reads
+    instead of scanning the log. Quarters, because every zone's offset in use is a whole number
+    of quarter hours (India +5:30, Nepal +5:45, Chatham +12:45)."""
+
+    __tablename__ = "interaction_summary"
+    __table_args__ = {"sqlite_with_rowid": False}  # stored in starts_at order: a range is a run of pages
+    starts_at: datetime = Field(primary_key=True)
+    entries: int = Field(sa_type=sa.BigInteger)
+    cost: float
+    duration_min: float
 
 
 class NumberSeriesTable(SQLModel, table=True):
@@ -236,6 +252,7 @@ attachment = AttachmentTable.__table__
 interaction_template = TemplateTable.__table__
 template_setup = TemplateSetupTable.__table__
 interaction = InteractionTable.__table__
+interaction_summary = InteractionSummaryTable.__table__
 interaction_comment = CommentTable.__table__
 idempotency_key = IdempotencyKeyTable.__table__
 document_occurrence = DocumentOccurrenceTable.__table__
@@ -245,6 +262,107 @@ logged_segment = LoggedSegmentTable.__table__
 team = TeamTable.__table__
 team_member = TeamMemberTable.__table__
 erasure = ErasureTable.__table__
+
+
+#: tables derived from others by triggers: never written by ilog's code, nor copied
+DERIVED = (interaction_summary.name,)
+
+# -- the summary's triggers --------------------------------------------------------------------
+#
+# SQLite: row triggers (a WHEN clause skips what does not count: a purge deletes cancelled
+# entries, which were never in the summary, and pays nothing). An UPDATE fires them only
+# when a column the summary depends on is set to another value. The quarter of a stored
+# moment is computed from its text (SQLAlchemy's format, ``2026-06-30 12:34:56.000000``).
+#
+# PostgreSQL: statement triggers with transition tables, so a segment of 100,000 entries
+# costs one aggregate and a few upserts, not 100,000 function calls; the rows of an UPDATE
+# count only when a column the summary depends on changed. Upserts go in time order, so two
+# statements that touch the same quarters take their row locks in the same order. The
+# function runs in UTC (its own SET timezone), so the quarter of a timestamptz is UTC's.
+
+_SQLITE_QUARTER = ("coalesce(strftime('%Y-%m-%d %H:', {r}.occurred_at) || substr('00153045', "
+                   "1 + 2 * (CAST(strftime('%M', {r}.occurred_at) AS INTEGER) / 15), 2) || ':00.000000', "
+                   "substr({r}.occurred_at, 1, 16))")
+_SQLITE_LIVE = "{r}.cancelled IS NOT 1 AND {r}.postponed IS NOT 1"
+_SQLITE_ADD = ("INSERT INTO interaction_summary (starts_at, entries, cost, duration_min) "
+               "VALUES ({quarter}, {sign}1, {sign}{r}.cost, {sign}{r}.duration_min) "
+               "ON CONFLICT (starts_at) DO UPDATE SET entries = entries + excluded.entries, "
+               "cost = cost + excluded.cost, duration_min = duration_min + excluded.duration_min")
+_SQLITE_DEPENDS = "occurred_at, cost, duration_min, cancelled, postponed"
+_SQLITE_CHANGED = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _SQLITE_DEPENDS.split(", "))
+
+
+def _sqlite_trigger(name: str, event: str, r: str, sign: str) -> str:
+    add = _SQLITE_ADD.format(quarter=_SQLITE_QUARTER.format(r=r), sign=sign, r=r)
+    when = _SQLITE_LIVE.format(r=r) + (f" AND ({_SQLITE_CHANGED})" if event.startswith("UPDATE") else "")
+    return f"CREATE TRIGGER {name} AFTER {event} ON interaction FOR EACH ROW WHEN {when} BEGIN {add}; END"
+
+
+#: the quarter of an hour a moment falls in (PostgreSQL 13 has no date_bin)
+_PG_QUARTER = ("(date_trunc('hour', {r}occurred_at) "
+               "+ floor(date_part('minute', {r}occurred_at) / 15) * interval '15 minutes')")
+_PG_UPSERT = ("ON CONFLICT (starts_at) DO UPDATE SET entries = s.entries + excluded.entries, "
+              "cost = s.cost + excluded.cost, duration_min = s.duration_min + excluded.duration_min")
+_PG_CHANGED = ("(o.occurred_at, o.cost, o.duration_min, o.cancelled, o.postponed) IS DISTINCT FROM "
+               "(w.occurred_at, w.cost, w.duration_min, w.cancelled, w.postponed)")
+_PG_DELTA = """
+    INSERT INTO interaction_summary AS s (starts_at, entries, cost, duration_min)
+    SELECT {quarter}, {sign}count(*), {sign}sum(cost), {sign}sum(duration_min) FROM {rows}
+    WHERE cancelled IS NOT true AND postponed IS NOT true GROUP BY 1 ORDER BY 1
+    {upsert};"""
+# SET timezone: quarters are UTC's whatever the session's zone, for timestamp and
+# timestamptz columns alike (an upgraded database may have either)
+_PG_FUNCTION = f"""CREATE FUNCTION ilog_interaction_summary() RETURNS trigger LANGUAGE plpgsql
+SET timezone TO 'UTC' AS $body$
+BEGIN
+  IF TG_OP = 'INSERT' THEN{_PG_DELTA.format(quarter=_PG_QUARTER.format(r=""), sign="", rows="new_rows",
+                                            upsert=_PG_UPSERT)}
+  ELSIF TG_OP = 'DELETE' THEN{_PG_DELTA.format(quarter=_PG_QUARTER.format(r=""), sign="-", rows="old_rows",
+                                               upsert=_PG_UPSERT)}
+  ELSE
+    INSERT INTO interaction_summary AS s (starts_at, entries, cost, duration_min)
+    SELECT starts_at, sum(n), sum(c), sum(d) FROM (
+      SELECT {_PG_QUARTER.format(r="o.")} AS starts_at, -1 AS n, -o.cost AS c, -o.duration_min AS d
+      FROM old_rows o JOIN new_rows w ON w.entry_no = o.entry_no
+      WHERE o.cancelled IS NOT true AND o.postponed IS NOT true AND {_PG_CHANGED}
+      UNION ALL
+      SELECT {_PG_QUARTER.format(r="w.")}, 1, w.cost, w.duration_min
+      FROM new_rows w JOIN old_rows o ON o.entry_no = w.entry_no
+      WHERE w.cancelled IS NOT true AND w.postponed IS NOT true AND {_PG_CHANGED}
+    ) AS delta GROUP BY starts_at ORDER BY starts_at
+    {_PG_UPSERT};
+  END IF;
+  RETURN NULL;
+END
+$body$"""
+
+#: the DDL that keeps :data:`interaction_summary` up to date, per dialect, run after the
+#: table is created (``create_all``); migration step 4 spells the same out for itself
+SUMMARY_TRIGGERS: dict[str, list[str]] = {
+    "sqlite": [
+        _sqlite_trigger("interaction_summary_insert", "INSERT", "NEW", ""),
+        _sqlite_trigger("interaction_summary_delete", "DELETE", "OLD", "-"),
+        _sqlite_trigger("interaction_summary_update_old", f"UPDATE OF {_SQLITE_DEPENDS}", "OLD", "-"),
+        _sqlite_trigger("interaction_summary_update_new", f"UPDATE OF {_SQLITE_DEPENDS}", "NEW", ""),
+    ],
+    "postgresql": [
+        _PG_FUNCTION,
+        "CREATE TRIGGER interaction_summary_insert AFTER INSERT ON interaction REFERENCING NEW TABLE AS new_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION ilog_interaction_summary()",
+        "CREATE TRIGGER interaction_summary_update AFTER UPDATE ON interaction REFERENCING OLD TABLE AS old_rows "
+        "NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ilog_interaction_summary()",
+        "CREATE TRIGGER interaction_summary_delete AFTER DELETE ON interaction REFERENCING OLD TABLE AS old_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION ilog_interaction_summary()",
+    ],
+}
+
+
+@sa.event.listens_for(metadata, "after_create")
+def _create_summary_triggers(target, connection, tables=(), **kw) -> None:
+    """After ``create_all`` made the summary (and so the log): its triggers."""
+    if any(table is interaction_summary for table in tables):
+        for statement in SUMMARY_TRIGGERS.get(connection.dialect.name, []):
+            connection.exec_driver_sql(statement)
 
 
 def use_postgresql() -> None:

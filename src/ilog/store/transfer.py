@@ -36,10 +36,11 @@ class TransferStore:
     def contacts_matching(self, *, nos: set[str], external_ids: set[str], emails: set[str],
                           person_names: set[str]) -> list[dict[str, Any]]:
         """The contacts a batch's rows may refer to: one query per kind of key and chunk."""
-        queries = [C.c.no.in_(chunk) for chunk in chunks(list(nos))]
-        queries += [C.c.external_id.in_(chunk) for chunk in chunks(list(external_ids))]
-        queries += [C.c.email.in_(chunk) for chunk in chunks(list(emails))]
-        queries += [sa.and_(C.c.type == "person", C.c.name.in_(chunk)) for chunk in chunks(list(person_names))]
+        one_of = self.uow.one_of
+        queries = [one_of(C.c.no, chunk) for chunk in chunks(list(nos))]
+        queries += [one_of(C.c.external_id, chunk) for chunk in chunks(list(external_ids))]
+        queries += [one_of(C.c.email, chunk) for chunk in chunks(list(emails))]
+        queries += [sa.and_(C.c.type == "person", one_of(C.c.name, chunk)) for chunk in chunks(list(person_names))]
         found: dict[str, dict[str, Any]] = {}
         for clause in queries:
             for row in self.uow.execute(sa.select(C).where(clause)).mappings():
@@ -50,8 +51,8 @@ class TransferStore:
         return self.uow.execute(sa.select(C.c.name).where(C.c.no == no)).scalar()
 
     def insert_contacts(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.uow.execute(C.insert(), rows)
+        """Insert contacts (each with every column) in one driver-level executemany."""
+        self.uow.bulk_insert(C, rows)
 
     def update_contacts(self, rows: list[dict[str, Any]]) -> None:
         """Write every column but the number and creation time of each row, by number."""
@@ -88,8 +89,8 @@ class TransferStore:
     def restore_entries(self, rows: list[dict[str, Any]], comments: list[dict[str, Any]],
                         keys: list[dict[str, Any]], documents: list[dict[str, Any]]) -> None:
         """Insert exported entries as they were, skipping any already here (a re-run)."""
-        self.uow.execute(self.uow.upsert(T).on_conflict_do_nothing(index_elements=["entry_no"]),
-                         [{name: row[name] for name in STORED_FIELDS} for row in rows])
+        self.uow.bulk_insert(T, [{name: row[name] for name in STORED_FIELDS} for row in rows],
+                             skip_existing=("entry_no",))
         if comments:
             self.uow.execute(self.uow.upsert(M).on_conflict_do_nothing(index_elements=["entry_no", "line_no"]),
                              comments)
