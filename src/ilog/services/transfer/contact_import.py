@@ -343,8 +343,10 @@ class ContactImport:
         company_no = checks.code(raw.pop("company_no"), "company number") if "company_no" in raw else None
         company_name = checks.text(raw.pop("company_name", None) or "", "company name", MAX_NAME) or None
         contact = checks.validated(ContactBase, {"type": contact_type, "name": name, **raw})
-        data: dict[str, Any] = {k: v for k, v in contact.__dict__.items()  # its fields, validated
-                                if v is not None and k not in ("created_at", "updated_at")}
+        # its fields, validated; the record's own times only when the file gives them (an export
+        # imported back keeps them), not the defaults of a new record
+        data: dict[str, Any] = {k: v for k, v in contact.__dict__.items()
+                                if v is not None and (k not in ("created_at", "updated_at") or k in raw)}
         if contact_type == "company":
             if (company_no and company_no != data.get("no")) or (
                     company_name and company_name.casefold() != data["name"].casefold()):
