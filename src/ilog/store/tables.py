@@ -77,7 +77,7 @@ class MigrationTable(SQLModel, table=True):
 
 class InteractionSummaryTable(SQLModel, table=True):
     """The live entries (neither cancelled nor postponed) of each quarter of an hour (UTC,
-    starting at ``starts_at``): how many, their cost and duration (v4). Derived from
+    starting at ``starts_at``): how many, their cost and duration (schema 5). Derived from
     ``interaction`` by the database itself (:data:`SUMMARY_TRIGGERS`), so every statement that
     writes entries keeps it exact in its own transaction; what ``stats --by month|day`` reads
     instead of scanning the log. Quarters, because every zone's offset in use is a whole number
