@@ -139,9 +139,10 @@ def test_a_far_stored_moment_never_makes_reading_fail(sample, db_url, monkeypatc
     sample.ok("interact", "P1", "-t", "CALL", "--subject", "far")
     engine = sa.create_engine(normalise_url(db_url), poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE interaction SET occurred_at = :far, due_at = :far"),
-                     {"far": "9999-12-31 23:59:00" if BACKEND == "sqlite" else sa.func.now()})
-        if BACKEND == "postgresql":
+        if BACKEND == "sqlite":
+            conn.execute(sa.text("UPDATE interaction SET occurred_at = :far, due_at = :far"),
+                         {"far": "9999-12-31 23:59:00"})
+        else:
             conn.exec_driver_sql("UPDATE interaction SET occurred_at = '9999-12-31 23:59:00', "
                                  "due_at = '0001-01-01 00:00:00'")
     engine.dispose()

@@ -337,7 +337,8 @@ END
 $body$"""
 
 #: the DDL that keeps :data:`interaction_summary` up to date, per dialect, run after the
-#: table is created (``create_all``); migration step 4 spells the same out for itself
+#: table is created (``create_all``); migration step 5 spells the same out for itself (a step
+#: is history: it must not change when this does)
 SUMMARY_TRIGGERS: dict[str, list[str]] = {
     "sqlite": [
         _sqlite_trigger("interaction_summary_insert", "INSERT", "NEW", ""),
