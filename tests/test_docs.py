@@ -12,6 +12,9 @@ import pytest
 
 from ilog.plugins import hookspecs
 
+#: nothing here depends on the database: the PostgreSQL pass leaves it out (see conftest)
+pytestmark = pytest.mark.any_backend
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS_MD = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
 

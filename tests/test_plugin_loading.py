@@ -17,6 +17,9 @@ import pytest
 from ilog.errors import PluginError
 from ilog.plugins.host import make_plugin_host
 
+#: nothing here depends on the database: the PostgreSQL pass leaves it out (see conftest)
+pytestmark = pytest.mark.any_backend
+
 HOOKED = """
 import ilog
 __version__ = "{version}"

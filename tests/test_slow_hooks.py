@@ -23,6 +23,9 @@ import pytest
 
 from tests.helpers import proc
 
+#: nothing here depends on the database: the PostgreSQL pass leaves it out (see conftest)
+pytestmark = pytest.mark.any_backend
+
 NOTIFIER = """
 import json
 import urllib.request

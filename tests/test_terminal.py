@@ -18,6 +18,9 @@ import pytest
 
 from helpers.proc import env, run_in_terminal, run_with_terminal_stderr
 
+#: nothing here depends on the database: the PostgreSQL pass leaves it out (see conftest)
+pytestmark = pytest.mark.any_backend
+
 ILOG = [sys.executable, "-m", "ilog"]
 
 
