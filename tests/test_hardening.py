@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BACKEND
+from helpers import proc
 
 # -- 1. a password never shows, whatever it holds ---------------------------------------------------
 
@@ -399,7 +400,8 @@ def test_an_interrupted_import_says_how_far_it_got(db_url, tmp_path, sample):
     path = tmp_path / "many.csv"
     path.write_text("Name,Email\n" + "".join(f"Person {i},p{i}@example.com\n" for i in range(rows)))
     process = subprocess.Popen([sys.executable, "-m", "ilog", "--db", db_url, "contact", "import", str(path),
-                                "--batch-size", "500"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                "--batch-size", "500"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=proc.ctrl_c_reaches_it)
     # watched with a bare count (a `contact list` of thousands takes longer than the import needs)
     engine = sa.create_engine(normalise_url(db_url), poolclass=sa.pool.NullPool)
     deadline = time.monotonic() + 60

@@ -93,7 +93,8 @@ def notifier(tmp_path, server) -> dict[str, str]:
 def start(db_url: str, env: dict[str, str], *args: str) -> subprocess.Popen:
     """The installed CLI (``python -m ilog``) with stdout and stderr piped as text."""
     return subprocess.Popen([sys.executable, "-m", "ilog", "--db", db_url, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=proc.env(**env))
+                            stderr=subprocess.PIPE, text=True, env=proc.env(**env),
+                            preexec_fn=proc.ctrl_c_reaches_it)
 
 
 def entry_nos(sample) -> list[int]:

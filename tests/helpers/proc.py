@@ -10,6 +10,15 @@ from pathlib import Path
 HELPERS = Path(__file__).parent
 
 
+def ctrl_c_reaches_it() -> None:
+    """``preexec_fn`` for a child a test sends SIGINT to: the default disposition, so Python
+    turns it into KeyboardInterrupt. A background job of a shell script (as `.ci/run` starts
+    the PostgreSQL pass) inherits SIGINT ignored, and so would every child it starts."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def env(**extra: str) -> dict[str, str]:
     """The test's (already isolated) environment, no plugins, plus ``extra``."""
     values = dict(os.environ)
