@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -57,10 +57,7 @@ class IlogGroup(TyperGroup):
         except Interrupted as exc:  # Ctrl-C, and what was and was not done
             interrupted(exc.message)
         except IlogError as exc:
-            if _debug():
-                raise
-            error_line(exc.message)
-            sys.exit(exc.exit_code)
+            failed(exc)
         except NoArgsIsHelpError as exc:  # `ilog` or `ilog contact` alone: the help, not an error line
             print(exc.format_message(), file=sys.stderr)
             sys.exit(2)
@@ -151,6 +148,15 @@ def quiet_broken_pipe() -> None:
     except (OSError, ValueError, AttributeError):
         pass
     sys.exit(0)
+
+
+def failed(exc: IlogError) -> NoReturn:
+    """An ilog error, at start-up or in a command: one line and its exit status (with
+    ``--debug`` or ``ILOG_DEBUG``, the traceback)."""
+    if _debug():
+        raise exc
+    error_line(exc.message)
+    sys.exit(exc.exit_code)
 
 
 def _debug() -> bool:
@@ -282,10 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     except Interrupted as exc:
         interrupted(exc.message)
     except IlogError as exc:
-        if _debug():
-            raise
-        error_line(exc.message)
-        sys.exit(exc.exit_code)
+        failed(exc)
     except KeyboardInterrupt:
         interrupted("interrupted while starting: nothing was done")
     keep_only(app, invoked_command(sys.argv[1:] if argv is None else argv))
