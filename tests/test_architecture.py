@@ -89,14 +89,61 @@ def test_the_record_models_are_sqlmodel_classes_and_the_tables_are_made_from_the
 
     import ilog
     from ilog.domain import records
-    from ilog.store import tables
+    from ilog.store import models, tables
 
-    table_classes = [c for c in vars(tables).values() if isinstance(c, type) and issubclass(c, SQLModel)
+    table_classes = [c for c in vars(models).values() if isinstance(c, type) and issubclass(c, SQLModel)
                      and getattr(c, "__table__", None) is not None]
     assert {c.__table__.name for c in table_classes} == set(tables.metadata.tables)
-    for record, table in ((ilog.Contact, tables.ContactTable), (ilog.Interaction, tables.InteractionTable),
-                          (ilog.Template, tables.TemplateTable), (ilog.Segment, tables.SegmentTable)):
+    for record, table in ((ilog.Contact, models.ContactTable), (ilog.Interaction, models.InteractionTable),
+                          (ilog.Template, models.TemplateTable), (ilog.Segment, models.SegmentTable)):
         base = next(b for b in record.__mro__ if b.__name__.endswith("Base"))
         assert issubclass(table, base) and issubclass(record, base)
         assert set(base.model_fields) == {c.name for c in table.__table__.columns}
     assert issubclass(records.Interaction, SQLModel)
+
+
+_DUMP_TABLES = """
+import sys
+import sqlalchemy
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateIndex, CreateTable
+from ilog.store import tables
+out = []
+for dialect in (sqlite.dialect(), postgresql.dialect()):
+    for table in tables.metadata.sorted_tables:
+        out.append(str(CreateTable(table).compile(dialect=dialect)))
+        out += sorted(str(CreateIndex(index).compile(dialect=dialect)) for index in table.indexes)
+        out += [repr((column.name, type(column.type).__name__, column.nullable, column.server_default is not None))
+                for column in table.columns]
+engine = sqlalchemy.create_engine("sqlite://")
+tables.metadata.create_all(engine)  # with the summary's triggers, a listener on the MetaData
+with engine.connect() as conn:
+    out += [row[0] for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY 1")]
+print("built" if "ilog.store.models" in sys.modules else "cached")
+print("\\n".join(out))
+"""
+
+
+def test_the_cached_tables_are_the_tables_the_classes_make(tmp_path):
+    """The tables' cache (ilog.store.tables) gives the same DDL as the SQLModel classes: built
+    and written on the first start, read on the next without building the classes; a damaged
+    cache file, or one that is not the user's own, is not used (and the first is written anew)."""
+    env = dict(os.environ, ILOG_CACHE_DIR=str(tmp_path / "cache"))
+
+    def dump() -> tuple[str, str]:
+        proc = subprocess.run([sys.executable, "-c", _DUMP_TABLES], env=env, capture_output=True, text=True,
+                              check=True)
+        how, _, ddl = proc.stdout.partition("\n")
+        return how, ddl
+
+    how, built = dump()
+    assert how == "built" and "CREATE TABLE interaction" in built and "CREATE INDEX" in built
+    assert "interaction_summary_delete" in built
+    [cache] = (tmp_path / "cache").glob("tables-*.pickle")
+    assert dump() == ("cached", built)
+    cache.write_bytes(b"not a pickle")
+    assert dump() == ("built", built)
+    assert dump() == ("cached", built)  # written anew
+    if os.name == "posix" and os.getuid() == 0:
+        os.chown(cache, 12345, 12345)
+        assert dump() == ("built", built)

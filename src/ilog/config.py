@@ -99,6 +99,18 @@ def default_spool_path() -> Path:
     return default_database_path().parent / "spool.db"
 
 
+def cache_dir() -> Path:
+    """Where ilog keeps what it can make again (the tables' cache, :mod:`ilog.store.tables`):
+    ``ILOG_CACHE_DIR``, else ``<ILOG_HOME>/cache``, else the user's cache directory."""
+    if os.environ.get("ILOG_CACHE_DIR"):
+        return Path(os.environ["ILOG_CACHE_DIR"])
+    if home():
+        return home() / "cache"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("ilog"))
+
+
 def default_plugins_dir() -> Path:
     return user_config_path().parent / "plugins"
 

@@ -16,7 +16,8 @@ Fixtures:
 
 - ``ilog_env``: no real home, config, plugins or ``ILOG_*`` variable leaks into the test
   (``ILOG_HOME`` is a temporary folder, the user is ``tester``, no plugin is loaded, no
-  ``COLUMNS``: tables are as wide as when output is not a terminal);
+  ``COLUMNS``: tables are as wide as when output is not a terminal; ``ILOG_CACHE_DIR`` is
+  one temporary folder for the session, ``ilog_cache_dir``);
 - ``ilog_db_url``: a fresh, empty database (on SQLite an empty file, which ilog initialises on
   first use); ``ilog_new_db_url``: a factory of more;
 - ``ilog_plugins``: a list of plugin objects to register in-process (append before use);
@@ -176,8 +177,14 @@ def open_logbook(db_url: str, plugins: tuple[object, ...] = (), *, user: str = "
     return logbook
 
 
+@pytest.fixture(scope="session")
+def ilog_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache directory (the tables' cache, :mod:`ilog.store.tables`) for the whole session."""
+    return tmp_path_factory.mktemp("ilog-cache")
+
+
 @pytest.fixture
-def ilog_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def ilog_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ilog_cache_dir: Path) -> Path:
     """No test sees the real home, config, plugins or ILOG_* variables; returns ILOG_HOME."""
     for name in list(os.environ):
         if name.startswith("ILOG_") and name not in ("ILOG_TEST_DATABASE_URL", "ILOG_TEST_ADMIN_URL"):
@@ -185,6 +192,7 @@ def ilog_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("ILOG_HOME", str(home))
+    monkeypatch.setenv("ILOG_CACHE_DIR", str(ilog_cache_dir))  # built once, not once per test
     monkeypatch.setenv("ILOG_SYSTEM_CONFIG", str(tmp_path / "etc-ilog-config.toml"))
     monkeypatch.setenv("ILOG_USER", "tester")
     monkeypatch.setenv("ILOG_LOAD_PLUGINS", "")

@@ -2,7 +2,7 @@
 
 SQLModel's documented split: a ``...Base`` class here declares each field once, with its
 value type (:mod:`ilog.domain.values`: what it accepts, how long, which range) and how it
-is stored (key, foreign key, nullability); :mod:`ilog.store.tables` makes the table
+is stored (key, foreign key, nullability); :mod:`ilog.store.models` makes the table
 classes from the same bases (``ContactTable(ContactBase, table=True)``), adding only keys
 and indexes; the read models here (``Contact``, ``Interaction``...) are what the Python
 API returns and hooks receive. Building a record validates it (``Contact(name=" ")`` is a

@@ -1,7 +1,7 @@
 """Schema versions and upgrades.
 
 The database records its schema version in ``ilog_meta``. A new database is created
-directly at the current version (the SQLModel tables of :mod:`ilog.store.tables`); an older one is upgraded in place
+directly at the current version (the SQLModel tables of :mod:`ilog.store.models`); an older one is upgraded in place
 by ``ilog init`` (or ``ilog db upgrade``), one numbered step of :data:`STEPS` at a time,
 each in its own transaction (SQLite and PostgreSQL both roll DDL back), and each step is
 written down in ``ilog_migration``. A database newer than this ilog is readable but never

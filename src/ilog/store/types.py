@@ -14,6 +14,11 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
+    def __reduce__(self):
+        # made anew when unpickled (the tables' cache, ilog.store.tables): SQLAlchemy's own
+        # pickling of a TypeDecorator brings back its memoized implementation as a class
+        return (type(self), ())
+
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
