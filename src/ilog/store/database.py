@@ -108,26 +108,6 @@ def _unicode_lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
-def _enable_wal(cursor, busy_ms: int) -> None:
-    """Switch to WAL mode. Several processes opening a brand-new file at once can get
-    "database is locked" here without SQLite's busy handler being called, so retry for
-    as long as the busy timeout allows."""
-    import sqlite3
-    import time
-
-    deadline = time.monotonic() + busy_ms / 1000
-    delay = 0.005
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.1)
-
-
 class Database:
     """One database: an engine with a small pool, and the units of work every service uses."""
 
@@ -233,7 +213,9 @@ class Database:
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
             if not read_only:
-                _enable_wal(cursor, busy_ms)
+                from .wal import enable_wal
+
+                enable_wal(cursor, busy_ms / 1000)
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.close()

@@ -46,7 +46,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IlogError
+from .wal import enable_wal
 
 #: bump with a new step in _SCHEMA when the table changes
 SCHEMA_VERSION = 1
@@ -176,7 +176,7 @@ class Spool:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                self._wal(conn)
+                enable_wal(conn, self.busy_timeout)
             conn.execute("PRAGMA synchronous = FULL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -194,21 +194,6 @@ class Spool:
             raise IlogError(f"cannot open the spool {self.path}: {exc}") from None
         self._conn = conn
         return conn
-
-    def _wal(self, conn: sqlite3.Connection) -> None:
-        """WAL mode; several processes switching a new file at once may see "locked" without
-        SQLite's busy handler being called, so retry within the busy timeout."""
-        deadline = time.monotonic() + self.busy_timeout
-        delay = 0.002
-        while True:
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
 
     @contextmanager
     def _write(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
