@@ -147,3 +147,8 @@ def test_the_cached_tables_are_the_tables_the_classes_make(tmp_path):
     if os.name == "posix" and os.getuid() == 0:
         os.chown(cache, 12345, 12345)
         assert dump() == ("built", built)
+    # a cache that cannot be written (here the "directory" is a file): built, and nothing else changes
+    (tmp_path / "not-a-dir").write_text("")
+    env["ILOG_CACHE_DIR"] = str(tmp_path / "not-a-dir")
+    assert dump() == ("built", built)
+    assert (tmp_path / "not-a-dir").read_text() == ""
