@@ -19,7 +19,9 @@ Fixtures:
   ``COLUMNS``: tables are as wide as when output is not a terminal; ``ILOG_CACHE_DIR`` is
   one temporary folder for the session, ``ilog_cache_dir``);
 - ``ilog_db_url``: a fresh, empty database (on SQLite an empty file, which ilog initialises on
-  first use); ``ilog_new_db_url``: a factory of more;
+  first use); ``ilog_new_db_url``: a factory of more; ``ilog_configured_db_url``: one set as
+  ``ILOG_DATABASE_URL`` too, for commands run without ``--db`` (in-process with
+  :func:`run_installed`, or in a child process, as cron runs them);
 - ``ilog_plugins``: a list of plugin objects to register in-process (append before use);
 - ``ilog_logbook``: a :class:`~ilog.logbook.Logbook` on ``ilog_db_url`` with those plugins
   (its after-commit warnings collected in ``logbook.warnings``);
@@ -140,6 +142,16 @@ def invoke(args: list[Any], *, plugins: tuple[object, ...] = (), installed: bool
     return Run(result.exit_code, result.stdout, result.stderr, result.output)
 
 
+def run_installed(*args: Any, ok: bool = True, input: str | None = None) -> Run:
+    """``ilog ARGS`` in-process as the installed command runs it (:func:`invoke` with
+    ``installed``), on the database the environment configures (``ilog_configured_db_url``);
+    with ``ok`` it insists on exit status 0. What a plugin's own tests call its commands with."""
+    run = invoke(list(args), installed=True, input=input)
+    if ok:
+        assert run.exit_code == 0, f"ilog {' '.join(map(str, args))} -> {run.exit_code}\n{run.stderr}{run.stdout}"
+    return run
+
+
 class CLI:
     """The real ilog command line on one database, through Typer's CliRunner."""
 
@@ -211,6 +223,13 @@ def ilog_databases(tmp_path: Path) -> Iterator[Databases]:
 def ilog_db_url(ilog_databases: Databases) -> str:
     """A fresh, empty database on the backend under test."""
     return ilog_databases.new()
+
+
+@pytest.fixture
+def ilog_configured_db_url(ilog_db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, empty database, set as ``ILOG_DATABASE_URL`` (for :func:`run_installed` and child processes)."""
+    monkeypatch.setenv("ILOG_DATABASE_URL", ilog_db_url)
+    return ilog_db_url
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from ilog.testing import run_installed as ilog
+
 @pytest.fixture(autouse=True)
 def env(ilog_env, monkeypatch):
     """An isolated ilog home (ilog.testing); only this plugin loads, from its entry point."""
@@ -20,29 +22,12 @@ def env(ilog_env, monkeypatch):
 
 
 @pytest.fixture
-def db_url(ilog_db_url, monkeypatch):
-    """A fresh database (SQLite, or PostgreSQL when ILOG_TEST_DATABASE_URL names a server), configured."""
-    monkeypatch.setenv("ILOG_DATABASE_URL", ilog_db_url)
-    return ilog_db_url
-
-
-def ilog(*args, ok=True):
-    """The installed command line, in-process: plugins discovered as ``ilog`` itself discovers them."""
-    from ilog.testing import invoke
-
-    result = invoke(list(args), installed=True)
-    if ok:
-        assert result.exit_code == 0, f"ilog {args} -> {result.exit_code}: {result.stderr}"
-    return result
-
-
-@pytest.fixture
-def world(db_url):
+def world(ilog_configured_db_url):
     ilog("init")
     ilog("contact", "add", "Rossi SpA", "--no", "C1", "--type", "company", "--external-id", "10000")
     ilog("template", "add", "INVOICE", "-d", "Sales invoice", "--kind", "letter", "--flow", "outbound")
     ilog("template", "setup", "sales.invoice", "INVOICE")
-    return db_url
+    return ilog_configured_db_url
 
 
 @pytest.fixture
@@ -64,7 +49,7 @@ def entries():
     return json.loads(ilog("log", "-f", "json").stdout)
 
 
-def test_the_plugin_is_installed_with_its_entry_point(db_url):
+def test_the_plugin_is_installed_with_its_entry_point(ilog_configured_db_url):
     rows = json.loads(ilog("plugins", "-f", "json").stdout)
     assert [(r["name"], r["source"], r["version"], r["hooks"]) for r in rows] == [
         ("dropfolder", "entry point", "0.1.0", ["register_commands"])]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from ilog.testing import run_installed as ilog
 from mailbox_samples import DELIVERED, EXPECTED_ENTRIES, LONG, VARIED, mail, write_maildir, write_mbox
 
 OWN = "sales@example.com"
@@ -31,31 +32,14 @@ def env(ilog_env, monkeypatch):
 
 
 @pytest.fixture
-def db_url(ilog_db_url, monkeypatch):
-    """A fresh database (SQLite, or PostgreSQL when ILOG_TEST_DATABASE_URL names a server), configured."""
-    monkeypatch.setenv("ILOG_DATABASE_URL", ilog_db_url)
-    return ilog_db_url
-
-
-def ilog(*args, ok=True):
-    """The installed command line, in-process: plugins discovered as ``ilog`` itself discovers them."""
-    from ilog.testing import invoke
-
-    result = invoke(list(args), installed=True)
-    if ok:
-        assert result.exit_code == 0, f"ilog {args} -> {result.exit_code}: {result.stderr}"
-    return result
-
-
-@pytest.fixture
-def world(db_url):
+def world(ilog_configured_db_url):
     ilog("init")
     ilog("contact", "add", "Rossi SpA", "--no", "C1", "--type", "company", "--email", "info@rossi.it")
     ilog("contact", "add", "Mario Rossi", "--no", "P1", "--company", "C1", "--email", "Mario@Rossi.it")
     ilog("contact", "add", "Ion Popescu", "--no", "P2", "--email", "ion@popescu.ro")
     ilog("template", "add", "EMAIL", "-d", "Email", "--kind", "email", "--flow", "outbound", "--correspondence", "email")
     ilog("template", "setup", "email", "EMAIL")
-    return db_url
+    return ilog_configured_db_url
 
 
 def message(frm, to, subject, message_id=None, cc=None, date="Tue, 03 Mar 2026 10:00:00 +0100"):
@@ -91,7 +75,7 @@ def entries():
     return sorted(json.loads(ilog("log", "-f", "json").stdout), key=lambda e: e["entry_no"])
 
 
-def test_the_plugin_is_installed_with_its_entry_point(db_url):
+def test_the_plugin_is_installed_with_its_entry_point(ilog_configured_db_url):
     rows = json.loads(ilog("plugins", "-f", "json").stdout)
     assert [(r["name"], r["source"], r["version"], r["hooks"]) for r in rows] == [
         ("mailbox", "entry point", "0.2.0", ["contact_erased", "register_commands"])]
@@ -472,7 +456,7 @@ def cpython_email_messages():
 
 @pytest.mark.skipif(not cpython_email_messages(), reason="CPython's test/test_email/data is not installed")
 @pytest.mark.parametrize("kind", ["mbox", "maildir"])
-def test_cpython_email_test_messages(db_url, tmp_path, kind):
+def test_cpython_email_test_messages(ilog_configured_db_url, tmp_path, kind):
     """Every message of CPython's e-mail tests, as a mailbox: nothing crashes, the counts add up."""
     files = cpython_email_messages()
     ilog("init")
