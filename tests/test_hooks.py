@@ -98,6 +98,41 @@ def test_enrich_changes_the_draft_and_validate_sees_the_change(plugins, sample):
     assert seen == ["Phone call [Mario Rossi]"]
 
 
+
+def test_a_draft_changed_after_it_was_made_is_checked_again(plugins, sample, logbook, snapshot):
+    """A draft is validated once when made; whatever an enrich hook or a caller assigns
+    afterwards is checked (and normalised) again before the save, on every path."""
+    from ilog.errors import BadValue
+
+    def enrich(interaction):
+        if interaction.source == "event":
+            interaction.salesperson_code = "jo"  # normalised on the way in
+            interaction.campaign_no = " camp "
+
+    plugins.append(Plugin("enricher", enrich_interaction=enrich))
+    sample.ok("template", "setup", "sales.invoice", "INVOICE")
+    no = sample.ok("event", "sales.invoice", "--document-no", "INV-1", "--contact", "P1", "-q").stdout.strip()
+    entry = sample.ok("show", no, "-f", "json").json()
+    assert (entry["salesperson_code"], entry["campaign_no"]) == ("JO", "CAMP")
+
+    draft = logbook.draft("P1", "CALL")
+    assert draft.checked
+    draft.salesperson_code = "anna"
+    assert not draft.checked
+    saved = logbook.save(draft)
+    assert logbook.get(saved.entry_no).salesperson_code == "ANNA"
+
+    before = snapshot()
+    draft = logbook.draft("P1", "CALL")
+    draft.version_no = "abc"
+    with pytest.raises(BadValue, match="version"):
+        logbook.save(draft)
+    draft = logbook.draft("P1", "CALL")
+    draft.cost = float("nan")
+    with pytest.raises(BadValue):
+        logbook.save(draft)
+    assert snapshot() == before
+
 def test_saved_hook_gets_a_read_only_snapshot(plugins, sample):
     got = []
 

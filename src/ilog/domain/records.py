@@ -232,14 +232,31 @@ class Interaction(InteractionBase):
 
     extra: dict[str, Any] = Field(default_factory=dict, exclude=True)
     _frozen: bool = PrivateAttr(default=False)
+    #: every stored field is as the core's checks left it; any assignment clears it
+    _checked: bool = PrivateAttr(default=False)
 
-    __private_defaults__: ClassVar[dict[str, Any]] = {"_frozen": False}
+    __private_defaults__: ClassVar[dict[str, Any]] = {"_frozen": False, "_checked": False}
 
     def __setattr__(self, name: str, value: Any) -> None:
         private = self.__pydantic_private__
-        if private and private.get("_frozen"):
-            raise ReadOnlyRecord(f"interaction {self.entry_no} is a read-only snapshot: {name} cannot change")
+        if private:
+            if private.get("_frozen"):
+                raise ReadOnlyRecord(f"interaction {self.entry_no} is a read-only snapshot: {name} cannot change")
+            private["_checked"] = False
         super().__setattr__(name, value)
+
+    @property
+    def checked(self) -> bool:
+        """Whether no field was assigned since the core last checked every value
+        (:meth:`mark_checked`): a draft no hook or caller changed is not validated twice."""
+        private = self.__pydantic_private__
+        return bool(private and private.get("_checked"))
+
+    def mark_checked(self) -> None:
+        """Say that every value was just checked (``Entries.draft`` and ``Entries.check`` do)."""
+        if self.__pydantic_private__ is None:
+            object.__setattr__(self, "__pydantic_private__", dict(self.__private_defaults__))
+        self.__pydantic_private__["_checked"] = True  # type: ignore[index]
 
     @property
     def overdue(self) -> bool:
