@@ -121,7 +121,7 @@ class Entries:
         """The core's own rules for a draft: every field's value type, and a contact unless a
         task or note. Values are normalised in place (``anna`` becomes ``ANNA``); a draft
         nothing assigned to since :meth:`draft` made it (``draft.checked``) is not validated
-        again, and a batch of 10,000 events spends a tenth less."""
+        again (about 8% of a batch of 10,000 events)."""
         if not draft.checked:
             clean = values.validated(Interaction, {name: getattr(draft, name) for name in STORED_FIELDS})
             object.__getattribute__(draft, "__dict__").update(
