@@ -306,6 +306,22 @@ def test_unknown_names_and_wrong_contact_types_are_refused(sample, snapshot, arg
     assert snapshot() == before
 
 
+def test_a_filter_whose_entries_vouch_for_its_contact_still_checks_its_other_names(sample, snapshot):
+    # entries of P1 prove P1 exists (their foreign key), so its history is one query; a template
+    # named beside one that matches is still looked up, a contact with no entries too
+    sample.ok("interact", "P1", "-t", "CALL")
+    sample.ok("contact", "add", "Nobody Yet", "--no", "P9")
+    before = snapshot()
+    assert [e["contact_no"] for e in sample.ok("log", "P1", "-f", "json").json()] == ["P1"]
+    assert sample.ok("log", "P9", "-f", "json").json() == []
+    for args, message in [(["log", "P1", "-t", "CALL", "-t", "NOPE"], "unknown template 'NOPE'"),
+                          (["log", "NOPE", "-t", "CALL"], "unknown contact 'NOPE'"),
+                          (["log", "--company", "P1", "-t", "CALL"], "is a person, not a company")]:
+        run = sample(*args)
+        assert (run.exit_code, run.stdout) == (1, "") and message in run.stderr, (args, run.stderr)
+    assert snapshot() == before
+
+
 # -- 12. a dry run goes through the real run's checks ------------------------------------------------
 
 

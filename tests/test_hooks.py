@@ -133,6 +133,40 @@ def test_a_draft_changed_after_it_was_made_is_checked_again(plugins, sample, log
         logbook.save(draft)
     assert snapshot() == before
 
+def test_assigning_a_draft_the_value_it_has_keeps_it_checked_and_any_other_value_does_not(sample, logbook):
+    """The core stamps an event's document fields on whatever draft a hook built: on the
+    default draft, which was given them, that assigns what is there, and nothing is
+    validated twice. Same type and equal, or it is checked again."""
+    draft = logbook.draft("P1", "CALL", document_no="INV-1", version_no=1, cost=2.5)
+    assert draft.checked
+    draft.document_no, draft.version_no, draft.cost, draft.campaign_no = "INV-1", 1, 2.5, None
+    assert draft.checked
+    for name, other in (("version_no", True), ("version_no", 1.0), ("cost", 2), ("document_no", "INV-2"),
+                        ("campaign_no", "")):
+        again = logbook.draft("P1", "CALL", document_no="INV-1", version_no=1, cost=2.5)
+        setattr(again, name, other)
+        assert not again.checked, (name, other)
+
+
+def test_an_events_entry_says_the_same_of_its_document_whoever_built_the_draft(sample, plugins):
+    """The default draft is given the document fields; a hook's own draft gets them stamped
+    and checked before the save: on both, the entry says the same of the document."""
+    sample.ok("template", "setup", "sales.invoice", "INVOICE")
+    first = sample.ok("event", "sales.invoice", "--document-no", "INV-1", "--contact", "P1", "--key", "k1",
+                      "--version", "2", "-q").stdout.strip()
+
+    def own_draft(event, logbook):
+        return logbook.draft(event.contact_no, "CALL")
+
+    plugins.append(Plugin("builder", interaction_from_document=own_draft))
+    second = sample.ok("event", "sales.invoice", "--document-no", "INV-2", "--contact", "P1", "--key", "k2",
+                       "--version", "2", "-q").stdout.strip()
+    fields = ("source", "document_type", "document_no", "version_no", "idempotency_key")
+    got = [{f: sample.ok("show", no, "-f", "json").json()[f] for f in fields} for no in (first, second)]
+    assert got == [{"source": "event", "document_type": "sales.invoice", "document_no": f"INV-{i}",
+                    "version_no": 2, "idempotency_key": f"k{i}"} for i in (1, 2)]
+
+
 def test_saved_hook_gets_a_read_only_snapshot(plugins, sample):
     got = []
 

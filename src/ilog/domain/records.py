@@ -56,7 +56,7 @@ def from_row(cls: type[R], values: dict[str, Any]) -> R:
 
     ``values`` must hold every field of ``cls``; it becomes the record's ``__dict__``.
     """
-    record = cls.__new__(cls)
+    record = object.__new__(cls)  # what SQLModel's __new__ adds is set here
     object.__setattr__(record, "__dict__", values)
     object.__setattr__(record, "__pydantic_fields_set__", set())
     object.__setattr__(record, "__pydantic_extra__", None)
@@ -222,6 +222,9 @@ INTERACTION_FIELDS = (
 STORED_FIELDS = tuple(InteractionBase.model_fields)
 
 
+_MISSING = object()
+
+
 class Interaction(InteractionBase):
     """One interaction log entry. ``entry_no`` is None until it is saved.
 
@@ -242,13 +245,17 @@ class Interaction(InteractionBase):
         if private:
             if private.get("_frozen"):
                 raise ReadOnlyRecord(f"interaction {self.entry_no} is a read-only snapshot: {name} cannot change")
-            private["_checked"] = False
+            if private.get("_checked"):  # the value it has again (same type, equal) stays checked
+                current = self.__dict__.get(name, _MISSING)
+                if type(current) is not type(value) or current != value:
+                    private["_checked"] = False
         super().__setattr__(name, value)
 
     @property
     def checked(self) -> bool:
-        """Whether no field was assigned since the core last checked every value
-        (:meth:`mark_checked`): a draft no hook or caller changed is not validated twice."""
+        """Whether no field was assigned another value since the core last checked every value
+        (:meth:`mark_checked`): a draft no hook or caller changed is not validated twice.
+        Assigning a field the value it has (same type, equal) changes nothing."""
         private = self.__pydantic_private__
         return bool(private and private.get("_checked"))
 
@@ -479,6 +486,13 @@ class DocumentEvent(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
+
+    def document_fields(self) -> dict[str, Any]:
+        """What the entry recorded for this event says of its document, whoever built the
+        draft: the core stamps these on it (a template-less ``document_type`` is the event's)."""
+        return {"source": "event", "document_type": self.document_type or self.event,
+                "document_no": self.document_no, "version_no": self.version_no,
+                "idempotency_key": self.idempotency_key}
 
     #: the fields an event sets on its entry as given (the rest come from the template setup)
     ENTRY_FIELDS: ClassVar[tuple[str, ...]] = (

@@ -109,7 +109,10 @@ def interaction_from_document(event: "DocumentEvent", logbook: "Logbook") -> "In
     :param logbook: the service; ``logbook.draft(contact_no, template_code, ...)`` builds a
         draft with a template's values the way ilog's own implementation does.
     :return: an unsaved :class:`ilog.Interaction`, or None to let the next decide.
-        ilog then sets the document fields, the occurrence and the idempotency key itself.
+        ilog then sets the document fields, the occurrence and the idempotency key itself
+        (``event.document_fields()``: source, document type and number, version, key); a
+        draft built with them, ``logbook.draft(..., **event.document_fields())``, is not
+        validated a second time for them.
 
     An exception stops the command (``ilog: error:`` naming the plugin, exit 1); nothing is written.
     """

@@ -275,11 +275,15 @@ class Entries:
         raise BadValue(f"a filter is an ilog.LogFilter or a dict of its fields, not {type(flt).__name__}")
 
     @staticmethod
-    def check_names(uow: "UnitOfWork", flt: LogFilter) -> None:
+    def check_names(uow: "UnitOfWork", flt: LogFilter, *, matched: bool = False) -> None:
         """A filter naming a contact, company, template, group or segment that does not exist (or
-        a person as a company) is refused: "no entries" would hide a typo."""
+        a person as a company) is refused: "no entries" would hide a typo.
+
+        ``matched``: the filter selected entries, so the contact it names exists (the entries'
+        foreign key says so) and is not looked up: a contact's history is one query, not two.
+        """
         for no, what in ((flt.contact_no, "contact"), (flt.company_no, "company")):
-            if no is None:
+            if no is None or (matched and what == "contact"):
                 continue
             contact = uow.contacts.get(no)
             if contact is None:
@@ -303,8 +307,9 @@ class Entries:
         """The entries a filter selects, newest first (unless ``newest_first`` is False)."""
         flt = self.filter_of(flt)
         with self.ctx.reading(uow) as u:
-            self.check_names(u, flt)
-            return u.entries.find(flt)
+            found = u.entries.find(flt)
+            self.check_names(u, flt, matched=bool(found))
+            return found
 
     def iter_find(self, flt: LogFilter | dict[str, Any], batch: int = 1000) -> Iterator[Interaction]:
         """Like :meth:`find`, streaming (exports of millions of entries)."""

@@ -191,11 +191,8 @@ class Events:
         draft = self.ctx.plugins.first("interaction_from_document", event=doc, logbook=self.ctx.hooks_view(uow))
         if draft is None:
             return None
-        draft.source = "event"
-        draft.document_type = doc.document_type or doc.event
-        draft.document_no = doc.document_no
-        draft.version_no = doc.version_no
-        draft.idempotency_key = doc.idempotency_key
+        for name, value in doc.document_fields().items():
+            setattr(draft, name, value)
         draft.extra.setdefault("event", doc.event)
         if draft.occurred_at is None:
             draft.occurred_at = doc.occurred_at

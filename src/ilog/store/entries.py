@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..domain import dates
-from ..domain.records import STORED_FIELDS, Interaction, LogFilter, interaction_from_row
+from ..domain.records import Interaction, LogFilter, interaction_from_row
 from .tables import document_occurrence as D
 from .tables import idempotency_key as K
 from .tables import interaction as T
@@ -126,7 +126,15 @@ def _order(flt: LogFilter) -> tuple[Any, ...]:
 
 
 def to_interaction(row: Any) -> Interaction:
-    return interaction_from_row({name: row[name] for name in STORED_FIELDS})
+    """An Interaction from a row of the whole table (a select of it, a RETURNING)."""
+    return interaction_from_row(dict(zip(row._fields, row)))
+
+
+def to_interactions(result: Any) -> list[Interaction]:
+    """The Interactions of a result of whole-table rows: one fetch of them all, the column
+    names read once rather than looked up by name in every row (a tenth of the time)."""
+    names = tuple(result.keys())
+    return [interaction_from_row(dict(zip(names, row))) for row in result.all()]
 
 
 class EntryStore:
@@ -142,13 +150,13 @@ class EntryStore:
         return stmt
 
     def find(self, flt: LogFilter) -> list[Interaction]:
-        rows = self.uow.execute(self.select(flt)).mappings().all()  # one fetchall, not a fetch per row
-        return [to_interaction(row) for row in rows]
+        return to_interactions(self.uow.execute(self.select(flt)))
 
     def iter_find(self, flt: LogFilter, batch: int = 1000) -> Iterator[Interaction]:
         result = self.uow.execute(self.select(flt).execution_options(yield_per=batch))
-        for row in result.mappings():
-            yield to_interaction(row)
+        names = tuple(result.keys())
+        for rows in result.partitions():
+            yield from (interaction_from_row(dict(zip(names, row))) for row in rows)
 
     def count(self, flt: LogFilter, *extra: Any) -> int:
         return int(self.uow.execute(
@@ -162,10 +170,10 @@ class EntryStore:
         """The first (oldest) entries a purge with this filter and cut-off would delete."""
         stmt = (sa.select(T).where(*entry_clauses(flt), T.c.occurred_at < before, T.c.cancelled.is_(True))
                 .order_by(T.c.occurred_at, T.c.entry_no).limit(limit))
-        return [to_interaction(r) for r in self.uow.execute(stmt).mappings()]
+        return to_interactions(self.uow.execute(stmt))
 
     def get(self, entry_no: int) -> Interaction | None:
-        row = self.uow.execute(sa.select(T).where(T.c.entry_no == entry_no)).mappings().first()
+        row = self.uow.execute(sa.select(T).where(T.c.entry_no == entry_no)).first()
         return to_interaction(row) if row else None
 
     def exists(self, entry_no: int) -> bool:
@@ -174,8 +182,8 @@ class EntryStore:
     def many(self, entry_nos: list[int]) -> dict[int, Interaction]:
         found: dict[int, Interaction] = {}
         for start in range(0, len(entry_nos), CHUNK):
-            rows = self.uow.execute(sa.select(T).where(T.c.entry_no.in_(entry_nos[start:start + CHUNK]))).mappings()
-            found.update((r["entry_no"], to_interaction(r)) for r in rows)
+            rows = self.uow.execute(sa.select(T).where(T.c.entry_no.in_(entry_nos[start:start + CHUNK])))
+            found.update((r.entry_no, to_interaction(r)) for r in rows)
         return found
 
     def numbers_where(self, flt: LogFilter) -> list[int]:
@@ -233,15 +241,15 @@ class EntryStore:
         # the numbers are looked up by key, not the (cancelled, occurred_at) index scanned
         clauses = [T.c.entry_no.in_(entry_nos), *entry_clauses(flt.but(cancelled="include")),
                    T.c.cancelled.is_not(False), T.c.occurred_at < before]
-        returned = list(T.c) if snapshots else [T.c.entry_no, T.c.attachment_id]
-        rows = self.uow.execute(sa.delete(T).where(*clauses).returning(*returned)).mappings().all()
+        returned = list(T.c) if snapshots else (T.c.entry_no, T.c.attachment_id)
+        rows = self.uow.execute(sa.delete(T).where(*clauses).returning(*returned)).all()
         if not rows:
             return []
-        numbers = [row["entry_no"] for row in rows]
+        numbers = [row.entry_no for row in rows]
         for start in range(0, len(numbers), CHUNK):  # the foreign key cascades too: this is in case it does not
             self.uow.execute(sa.delete(M).where(M.c.entry_no.in_(numbers[start:start + CHUNK])))
-        self.uow.attachments.delete_unreferenced({row["attachment_id"] for row in rows
-                                                  if row["attachment_id"] is not None})
+        self.uow.attachments.delete_unreferenced({row.attachment_id for row in rows
+                                                  if row.attachment_id is not None})
         return [to_interaction(row) for row in rows] if snapshots else list(numbers)
 
     def retention_batch(self, cutoffs: list[tuple[str, str | None, datetime]], size: int, *,
@@ -270,7 +278,7 @@ class EntryStore:
         batch = sa.select(T.c.entry_no).where(*clauses).order_by(T.c.occurred_at).limit(size)
         if snapshots:
             before = {e.entry_no: e for e in (to_interaction(r) for r in
-                                               self.uow.execute(sa.select(T).where(T.c.entry_no.in_(batch))).mappings())}
+                                               self.uow.execute(sa.select(T).where(T.c.entry_no.in_(batch))))}
             numbers = list(before)
         else:
             numbers = list(self.uow.execute(batch).scalars())

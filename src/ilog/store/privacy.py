@@ -22,7 +22,7 @@ from ..domain import privacy as rules
 from ..domain.records import Erasure, Interaction, from_row
 from ..errors import Refused
 from .contacts import chunks
-from .entries import CHUNK, to_interaction
+from .entries import CHUNK, to_interactions
 from .tables import attachment as A
 from .tables import contact as C
 from .tables import document_occurrence as D
@@ -55,8 +55,7 @@ class PrivacyStore:
 
     def entries_of(self, no: str) -> list[Interaction]:
         """The contact's own entries, in every state, by number."""
-        rows = self.uow.execute(sa.select(T).where(T.c.contact_no == no).order_by(T.c.entry_no)).mappings().all()
-        return [to_interaction(r) for r in rows]
+        return to_interactions(self.uow.execute(sa.select(T).where(T.c.contact_no == no).order_by(T.c.entry_no)))
 
     def company_entry_nos(self, no: str) -> list[int]:
         """Entries of other contacts logged under this company (its persons', then or now)."""

@@ -26,6 +26,15 @@ class UTCDateTime(TypeDecorator):
             raise ValueError("naive datetime given to the database layer")
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
+    def result_processor(self, dialect, coltype):
+        # one call per value where TypeDecorator makes two (the driver type's parse, then
+        # process_result_value); same result: a page of history holds ~250 moments
+        parse = self.impl_instance.result_processor(dialect, coltype)
+        utc = timezone.utc
+        if parse is None:  # the driver returns datetimes (psycopg)
+            return lambda value: None if value is None else value.replace(tzinfo=utc)
+        return lambda value: None if value is None else parse(value).replace(tzinfo=utc)
+
     def process_result_value(self, value, dialect):
         if value is None:
             return None
