@@ -87,31 +87,31 @@ def _rule(check: Callable[[Any, str], Any]) -> BeforeValidator:
 
 def text(value: Any, label: str, limit: int = c.MAX_NAME, *, strip: bool = False) -> str:
     """Text the database stores the same on every backend, at most ``limit`` characters."""
-    if type(value) is str and value.isascii() and "\x00" not in value:  # the usual case, fast
-        if strip:
-            value = value.strip()
-        if len(value) <= limit:
-            return value
-    if isinstance(value, bytes):
-        try:
-            value = value.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadValue(f"{label} is not valid UTF-8 text") from None
-    elif isinstance(value, (bool, dict, list, tuple, set)):
-        raise BadValue(f"invalid {label} {value!r}: not text")
-    elif not isinstance(value, str):
-        value = str(value)
+    if type(value) is not str:
+        value = _as_text(value, label)
     if "\x00" in value:
         raise BadValue(f"{label} contains a NUL byte")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadValue(f"{label} is not valid UTF-8 text") from None
+    if not value.isascii():  # ASCII always encodes; else a lone surrogate would not
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadValue(f"{label} is not valid UTF-8 text") from None
     if strip:
         value = value.strip()
     if len(value) > limit:
         raise BadValue(f"{label} is too long ({len(value)} characters, at most {limit})")
     return value
+
+
+def _as_text(value: Any, label: str) -> str:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadValue(f"{label} is not valid UTF-8 text") from None
+    if isinstance(value, (bool, dict, list, tuple, set)):
+        raise BadValue(f"invalid {label} {value!r}: not text")
+    return value if isinstance(value, str) else str(value)
 
 
 def required_text(value: Any, label: str, limit: int = c.MAX_NAME) -> str:

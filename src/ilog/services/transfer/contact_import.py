@@ -107,6 +107,8 @@ class _Row:
     type_given: bool
     company_no: str | None
     company_name: str | None
+    #: what the row is matched by, and its value (None: the row has no such value)
+    key: tuple[str, Any]
 
 
 class _Found:
@@ -341,18 +343,19 @@ class ContactImport:
             contact_type = _TYPE_WORDS.get(type_text.casefold()) or checks.choice(type_text, "contact type",
                                                                                   CONTACT_TYPES)
         company_no = checks.code(raw.pop("company_no"), "company number") if "company_no" in raw else None
-        company_name = checks.text(raw.pop("company_name", None) or "", "company name", MAX_NAME) or None
+        company_name = raw.pop("company_name", None)
+        if company_name is not None:
+            company_name = checks.text(company_name, "company name", MAX_NAME) or None
         contact = checks.validated(ContactBase, {"type": contact_type, "name": name, **raw})
-        # its fields, validated; the record's own times only when the file gives them (an export
-        # imported back keeps them), not the defaults of a new record
-        data: dict[str, Any] = {k: v for k, v in contact.__dict__.items()
-                                if v is not None and (k not in ("created_at", "updated_at") or k in raw)}
+        # the fields the row gives, validated (the record's own times too: an export imported
+        # back keeps them; a base record's times are None unless given)
+        data: dict[str, Any] = {k: v for k, v in contact.__dict__.items() if v is not None}
         if contact_type == "company":
             if (company_no and company_no != data.get("no")) or (
                     company_name and company_name.casefold() != data["name"].casefold()):
                 raise RowError("a company cannot belong to a company")
             company_no = company_name = None
-        return _Row(line, values, data, type_given, company_no, company_name)
+        return _Row(line, values, data, type_given, company_no, company_name, self._key(data))
 
     def _lookup(self, uow: "UnitOfWork", rows: list[_Row]) -> _Found:
         """One query per kind of key for the whole batch."""
@@ -367,18 +370,17 @@ class ContactImport:
         externals = {r.data["external_id"] for r in rows if r.data.get("external_id")}
         emails: set[str] = set()
         if self.match in ("email", "auto"):
-            emails = {r.data["email"] for r in rows if r.data.get("email") and self._key(r)[0] == "email"}
+            emails = {r.key[1] for r in rows if r.key[0] == "email" and r.key[1]}
             emails |= {e.lower() for e in emails}
         names: set[str] = set()
         if self.match == "auto":
-            names = {r.data["name"] for r in rows if r.data["type"] == "person" and self._key(r)[0] == "name"}
+            names = {r.data["name"] for r in rows if r.data["type"] == "person" and r.key[0] == "name"}
         for row in uow.transfer.contacts_matching(nos=nos, external_ids=externals, emails=emails, person_names=names):
             found.add(row)
         return found
 
-    def _key(self, row: _Row) -> tuple[str, Any]:
-        """The key a row is matched by, and its value (None: the row has no such value)."""
-        data = row.data
+    def _key(self, data: dict[str, Any]) -> tuple[str, Any]:
+        """The key a row with these fields is matched by, and its value (None: it has no such value)."""
         if self.match == "auto":
             for key in ("no", "external_id", "email"):
                 if data.get(key):
@@ -388,7 +390,7 @@ class ContactImport:
         return key, data.get(key)
 
     def _match(self, row: _Row, found: _Found, company_no: str | None) -> dict | None:
-        key, value = self._key(row)
+        key, value = row.key
         if value is None:
             return None
         if key == "no":
@@ -468,7 +470,7 @@ class ContactImport:
                 updates: dict[str, dict]) -> None:
         data = row.data
         company_no, create = self._company(row, found) if data["type"] == "person" else (None, None)
-        existing = None if create is not None and self._key(row)[0] == "name" else self._match(row, found, company_no)
+        existing = None if create is not None and row.key[0] == "name" else self._match(row, found, company_no)
         if existing is None:
             if data.get("no") and data["no"] in found.by_no:
                 other = found.by_no[data["no"]]
@@ -478,7 +480,7 @@ class ContactImport:
                 raise RowError(f"external id {data['external_id']!r} already belongs to contact {other['no']}")
             if create is not None:
                 company_no = self._create_company(create, found, inserts)
-            record = {c: None for c in CONTACT_COLUMNS}
+            record = dict.fromkeys(CONTACT_COLUMNS)
             record.update(data)
             record["no"] = data.get("no") or self._new_number()
             record.update(company_no=company_no, created_at=data.get("created_at") or self._now,
@@ -497,7 +499,7 @@ class ContactImport:
         if row.type_given and existing["type"] != data["type"]:
             raise RowError(f"contact {existing['no']} is a {existing['type']}; the file says {data['type']}")
         if data.get("no") and data["no"] != existing["no"]:
-            raise RowError(f"the row is contact {data['no']}, but its {self._key(row)[0].replace('_', ' ')} "
+            raise RowError(f"the row is contact {data['no']}, but its {row.key[0].replace('_', ' ')} "
                            f"belongs to contact {existing['no']}")
         changes = {k: v for k, v in data.items() if k in CONTACT_EDITABLE and v is not None and existing.get(k) != v}
         if "external_id" in changes:
@@ -535,7 +537,7 @@ class ContactImport:
             return self.companies[key]  # type: ignore[return-value]
         if no is not None and no in found.by_no:
             return no
-        record = {c: None for c in CONTACT_COLUMNS}
+        record = dict.fromkeys(CONTACT_COLUMNS)
         record.update(no=no or self._new_number(), type="company", name=name, created_at=self._now,
                       updated_at=self._now)
         inserts[record["no"]] = record

@@ -112,7 +112,8 @@ def cell_text(value: Any) -> str:
 
 
 def _blank(values: list[str]) -> bool:
-    return all(not v or not v.strip() for v in values)
+    """Whether every value is empty or white space (one join, not a generator per row)."""
+    return not "".join(values).strip()
 
 
 class Source:
