@@ -128,6 +128,58 @@ def test_one_shot_command_keeps_every_other_command_reachable(sample, db_url, tm
     assert run.returncode == 0 and "purge-cancelled" in run.stdout and "interact" in run.stdout
 
 
+class _GreeterPlugin:
+    """A plugin adding a command and a group, to see them listed from their summaries too."""
+
+    @staticmethod
+    def register_commands(app):
+        import typer
+
+        @app.command("hello")
+        def hello(name: str, times: int = 1) -> None:
+            """Say hello to NAME."""
+
+        greet = typer.Typer(name="greet", help="Greetings, by kind.")
+
+        @greet.command("formal")
+        def formal(name: str) -> None:
+            """Greet NAME formally."""
+
+        app.add_typer(greet)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], [], ["--version"]])
+def test_the_list_of_commands_reads_the_same_built_from_summaries(args):
+    """``ilog --help`` (or ``-h``, ``--version``, ``ilog`` alone) runs no command, so each is built
+    from its name and help only (``keep_only``): the help is the one the full commands give,
+    plugins' commands and groups included, and the originals are left whole."""
+    import typer
+
+    import ilog
+    from ilog.cli import build_app, keep_only
+    from ilog.plugins.host import make_plugin_host
+
+    plugin = type("greeter", (), {"register_commands": ilog.hookimpl(_GreeterPlugin.register_commands)})
+
+    def root_help(trimmed: bool) -> tuple[str, typer.core.TyperGroup]:
+        app = build_app(make_plugin_host(entrypoints=False, plugins=[plugin]))
+        if trimmed:
+            keep_only(app, args)
+        group = typer.main.get_command(app)
+        return group.get_help(group.make_context("ilog", [], resilient_parsing=True)), group
+
+    full, full_group = root_help(False)
+    summary, summary_group = root_help(True)
+    assert {"contact import", "purge-cancelled", "hello", "greet", "Say hello to NAME."} <= {
+        w for line in full.splitlines() for w in (line[2:19].strip(), line[19:].strip())}
+    assert summary == full
+    # what was built: no options, and the originals keep theirs (a later build sees them)
+    assert full_group.commands["interact"].params and full_group.commands["hello"].params
+    assert not summary_group.commands["interact"].params and not summary_group.commands["hello"].params
+    assert not summary_group.commands["greet"].commands["formal"].params
+    assert root_help(False)[1].commands["greet"].commands["formal"].params
+
+
 def test_plugin_command_is_reachable_when_only_it_is_built(db_url, tmp_path, monkeypatch):
     folder = tmp_path / "plugins"
     folder.mkdir()

@@ -124,7 +124,7 @@ def invoke(args: list[Any], *, plugins: tuple[object, ...] = (), installed: bool
     """
     from typer.testing import CliRunner
 
-    from ilog.cli import build_app, invoked_command, keep_only
+    from ilog.cli import build_app, keep_only
     from ilog.config import load_settings
     from ilog.plugins.host import make_plugin_host
 
@@ -137,7 +137,7 @@ def invoke(args: list[Any], *, plugins: tuple[object, ...] = (), installed: bool
     else:
         host = make_plugin_host(entrypoints=False, plugins=plugins)
     app = build_app(host)
-    keep_only(app, invoked_command(argv))  # as ``main()`` does: only the invoked command is built
+    keep_only(app, argv)  # as ``main()`` does: only the invoked command is built
     result = CliRunner().invoke(app, argv, input=input, catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr, result.output)
 

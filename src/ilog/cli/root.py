@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 from ..errors import IlogError, Interrupted, PluginError
 from ..version import __version__
 from .compat import ClickException as _ClickException
-from .compat import NoArgsIsHelpError
+from .compat import COMPLETE_VAR, NoArgsIsHelpError
 from .context import State, error_line, warning_line
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class IlogGroup(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra: Any) -> Any:
         from ..plugins.host import deferred_notifications
-        from .compat import COMPLETE_VAR, install, start_completion
+        from .compat import install, start_completion
         from .render import configure
 
         install()  # convert plain option values without building pydantic adapters (see compat)
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
         failed(exc)
     except KeyboardInterrupt:
         interrupted("interrupted while starting: nothing was done")
-    keep_only(app, invoked_command(sys.argv[1:] if argv is None else argv))
+    keep_only(app, sys.argv[1:] if argv is None else argv)
     app(args=argv, prog_name="ilog")
 
 
@@ -317,17 +317,54 @@ def invoked_command(args: list[str]) -> str | None:
     return None
 
 
-def keep_only(app: typer.Typer, name: str | None) -> None:
-    """Drop every command but the one invoked, before Typer turns them into click commands.
+def keep_only(app: typer.Typer, args: list[str]) -> None:
+    """Build only what this command line runs, before Typer turns commands into click commands.
 
-    Building the click command of each of ~40 commands (signatures, annotations, options)
-    costs ~40 ms a run; a one-shot ``ilog event`` needs one. An unknown name keeps them all,
-    so the error can suggest the closest.
+    Building the click command of each of ~70 commands (signatures, annotations, options)
+    costs tens of milliseconds a run; a one-shot ``ilog event`` needs one, so every other is
+    dropped. ``ilog --help`` (or ``--version``, or ``ilog`` alone) runs none: each command is
+    kept with its name and help only (:func:`_summary`), which is all the list of commands
+    shows. An unknown name keeps them all, so the error can suggest the closest.
     """
+    name = invoked_command(args)
     if name is None:
+        if "--" not in args and not os.environ.get(COMPLETE_VAR):  # completion reads the options
+            app.registered_commands = [_summary(c) for c in app.registered_commands]
+            app.registered_groups = [_summary(g) for g in app.registered_groups]
         return
     commands = [c for c in app.registered_commands if _command_name(c) == name]
     groups = [g for g in app.registered_groups if _command_name(g) == name]
     if commands or groups:
         app.registered_commands = commands
         app.registered_groups = groups
+
+
+def _summary(info: Any) -> Any:
+    """A copy of a registered command or group with what a list of commands shows (name,
+    help, hidden, deprecated) and callbacks that take no options; a group's commands too.
+    The originals are left as they are (command modules register the same objects again)."""
+    import copy
+
+    def no_options(callback: Any) -> Any:
+        if callback is None:
+            return None
+
+        def command() -> None: ...
+
+        command.__doc__ = callback.__doc__
+        return command
+
+    summary = copy.copy(info)
+    summary.name = _command_name(info)
+    summary.callback = no_options(info.callback)
+    group = getattr(info, "typer_instance", None)
+    if group is not None:
+        summary.typer_instance = sub = copy.copy(group)
+        sub.info = copy.copy(group.info)
+        sub.info.callback = no_options(group.info.callback)
+        if group.registered_callback is not None:
+            sub.registered_callback = copy.copy(group.registered_callback)
+            sub.registered_callback.callback = no_options(group.registered_callback.callback)
+        sub.registered_commands = [_summary(c) for c in group.registered_commands]
+        sub.registered_groups = [_summary(g) for g in group.registered_groups]
+    return summary
