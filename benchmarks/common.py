@@ -468,6 +468,12 @@ def connect(path):
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+def checkpoints(conn, on):
+    # whether this connection's commits write the WAL back into the file once it passes 1,000
+    # pages (SQLite's default, ilog's too); turning them on writes back what is there first
+    conn.execute("PRAGMA wal_autocheckpoint = %d" % (1000 if on else 0))
+    if on:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 BEGIN_WRITE = "BEGIN IMMEDIATE"
 P = "?"
 """
@@ -476,13 +482,16 @@ PG_CONNECT = """
 import psycopg
 def connect(url):
     return psycopg.connect("postgresql://" + url.split("://", 1)[1], autocommit=True, prepare_threshold=None)
+def checkpoints(conn, on):
+    pass  # PostgreSQL's checkpoints are the server's, not a client's commit
 BEGIN_WRITE = "BEGIN"
 P = "%s"
 """
 
 
 def connect_source(backend: Backend) -> str:
-    """Python source defining ``connect(url)``, ``BEGIN_WRITE`` and the placeholder ``P`` for floor scripts."""
+    """Python source defining ``connect(url)``, ``checkpoints(conn, on)``, ``BEGIN_WRITE`` and the
+    placeholder ``P`` for floor scripts."""
     return SQLITE_CONNECT if backend.kind == "sqlite" else PG_CONNECT
 
 

@@ -552,12 +552,19 @@ conn.close()
         others = [c for c in usable_cpus() if c != purge_cpu]
         writer_cpu = others[0] if others and purge_cpu is not None else None
         purge_cpu = purge_cpu if writer_cpu is not None else None
-        stop = self.workdir / "stop-writer"
-        stop.unlink(missing_ok=True)
-        proc = subprocess.Popen([sys.executable, str(writer), target, str(stop), facts["company"]],
+        stop, go, ready = (self.workdir / f"{word}-writer" for word in ("stop", "go", "ready"))
+        for flag in (stop, go, ready):
+            flag.unlink(missing_ok=True)
+        proc = subprocess.Popen([sys.executable, str(writer), target, str(stop), facts["company"], str(go), str(ready)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, text=True,
                                 preexec_fn=pin_child(writer_cpu))
-        time.sleep(2.0)  # the writer alone first: its stalls on this machine without a purge
+        time.sleep(2.0)  # the writer alone first, without checkpoints: its stalls on this machine
+        alone_until = time.time()
+        go.touch()
+        while not ready.exists():  # it wrote the WAL back and commits as ilog's connections do
+            if proc.poll() is not None:
+                raise RuntimeError(f"the writer stopped: {proc.stderr.read()[-500:] if proc.stderr else ''}")
+            time.sleep(0.01)
         started = time.time()
         purge = subprocess.run([*ilog_command(), "--db", target, "purge-cancelled", "--before", before, "--yes"],
                                env=self.env, capture_output=True, text=True, preexec_fn=pin_child(purge_cpu))
@@ -570,7 +577,7 @@ conn.close()
         samples = json.loads(out)
         during = sorted(s for t, s, _ in samples if started <= t <= ended)
         waits = sorted(w for t, _, w in samples if started <= t <= ended)
-        alone = sorted(s for t, s, _ in samples if t < started - 0.2)
+        alone = sorted(s for t, s, _ in samples if t < alone_until)
         purge_s = ended - started
         with b.raw(target) as conn:
             left = conn.execute(f"SELECT count(*) FROM interaction WHERE cancelled = {b.placeholder}",
@@ -588,7 +595,7 @@ conn.close()
         self.rows.append(value_row(
             f"`ilog purge-cancelled` of {purged:,} cancelled among {facts['entries']:,}, "
             f"another process inserting a row every 10 ms",
-            f"the same writer without a purge: longest stall {fmt_s(alone_longest)}; one raw DELETE of "
+            f"the same writer alone (nothing written back): longest stall {fmt_s(alone_longest)}; one raw DELETE of "
             f"the same entries in one transaction, no writer: {fmt_s(one_pass)}",
             f"longest writer stall {fmt_s(longest)} (p99 {fmt_s(p99)}; longest wait for the lock "
             f"{fmt_s(waits[-1]) if waits else '?'}; {len(during)} inserts during the purge); "
@@ -643,12 +650,21 @@ conn.close()
 
 PURGE_WRITER = """
 import sys, time, json, datetime
-url, stop_file, contact = sys.argv[1], sys.argv[2], sys.argv[3]
+url, stop_file, contact, go_file, ready_file = sys.argv[1:6]
 conn = connect(url)
+# alone, nothing is written back into the file (the WAL's 1,000 pages fill in about 60 inserts,
+# and that write-back costs this machine's disk some 200 ms, every time): what stalls then is
+# the machine; once told the purge starts, it writes back what is there and commits as ilog does
+checkpoints(conn, False)
+purging = False
 stalls = []
 entry_no = 2_000_000_000
 import os
 while not os.path.exists(stop_file):
+    if not purging and os.path.exists(go_file):
+        checkpoints(conn, True)
+        open(ready_file, "w").close()
+        purging = True
     entry_no += 1
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     start = time.perf_counter()
