@@ -245,7 +245,7 @@ class Privacy:
                 done.append(record)
             return handled
 
-        in_batches(step, batch_size, single_writer=self.ctx.db.single_writer)
+        in_batches(step, batch_size, single_writer=self.ctx.db.single_writer, write_back=self.ctx.db.write_back)
         if not done:
             return None  # another process finished it (and told the plugins)
         self._tell(contact_no, done[0])
