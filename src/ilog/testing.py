@@ -113,6 +113,12 @@ class Run:
     def json(self) -> Any:
         return json.loads(self.stdout)
 
+    def succeeded(self, args: Any) -> "Run":
+        """This run, insisting it exited 0 (the message shows ``ilog ARGS``, the status, and
+        what it wrote)."""
+        assert self.exit_code == 0, f"ilog {' '.join(map(str, args))} -> {self.exit_code}\n{self.stderr}{self.stdout}"
+        return self
+
 
 def invoke(args: list[Any], *, plugins: tuple[object, ...] = (), installed: bool = False,
            plugins_dir: Path | None = None, input: str | None = None) -> Run:
@@ -147,9 +153,7 @@ def run_installed(*args: Any, ok: bool = True, input: str | None = None) -> Run:
     ``installed``), on the database the environment configures (``ilog_configured_db_url``);
     with ``ok`` it insists on exit status 0. What a plugin's own tests call its commands with."""
     run = invoke(list(args), installed=True, input=input)
-    if ok:
-        assert run.exit_code == 0, f"ilog {' '.join(map(str, args))} -> {run.exit_code}\n{run.stderr}{run.stdout}"
-    return run
+    return run.succeeded(args) if ok else run
 
 
 class CLI:
@@ -170,9 +174,7 @@ class CLI:
 
     def ok(self, *args: Any, input: str | None = None, db: bool = True) -> Run:
         """Run and insist on exit status 0."""
-        run = self(*args, input=input, db=db)
-        assert run.exit_code == 0, f"ilog {' '.join(map(str, args))} -> {run.exit_code}\n{run.stderr}{run.stdout}"
-        return run
+        return self(*args, input=input, db=db).succeeded(args)
 
 
 def open_logbook(db_url: str, plugins: tuple[object, ...] = (), *, user: str = "tester") -> Any:
