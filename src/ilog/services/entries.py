@@ -61,10 +61,10 @@ def in_batches(step: Callable[[int], int], batch_size: int = 5000, *, single_wri
     worst, on a fast disk or a slow one. An interrupted run leaves whole steps done.
 
     ``write_back`` (SQLite: copy the write-ahead log into the file) runs in that gap after each
-    step, and after the last: the log then holds next to nothing when the lock is free, so a print committing
-    meanwhile never finds it past SQLite's 1,000 pages and never has to copy back the bulk
-    delete's pages itself (100-200 ms on a slow disk). Its time counts as part of the gap,
-    not of the hold: it takes no lock a writer needs.
+    step, and after the last: the log then holds next to nothing while the lock is free, so a
+    print committing meanwhile never finds it past SQLite's 1,000 pages and never has to copy
+    the bulk delete's pages back itself (100-200 ms on a slow disk). Its time counts as part
+    of the gap, not of the hold: it takes no lock a writer needs.
     """
     hold = PURGE_HOLD_S if single_writer else PURGE_HOLD_S * 10
     total = 0
