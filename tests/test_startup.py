@@ -13,6 +13,8 @@ import textwrap
 
 import pytest
 
+import ilog
+
 from conftest import BACKEND
 
 #: never imported by ``import ilog`` nor by ``ilog --help``
@@ -128,11 +130,11 @@ def test_one_shot_command_keeps_every_other_command_reachable(sample, db_url, tm
     assert run.returncode == 0 and "purge-cancelled" in run.stdout and "interact" in run.stdout
 
 
-class _GreeterPlugin:
+class _Greeter:
     """A plugin adding a command and a group, to see them listed from their summaries too."""
 
-    @staticmethod
-    def register_commands(app):
+    @ilog.hookimpl
+    def register_commands(self, app):
         import typer
 
         @app.command("hello")
@@ -155,14 +157,11 @@ def test_the_list_of_commands_reads_the_same_built_from_summaries(args):
     plugins' commands and groups included, and the originals are left whole."""
     import typer
 
-    import ilog
     from ilog.cli import build_app, keep_only
     from ilog.plugins.host import make_plugin_host
 
-    plugin = type("greeter", (), {"register_commands": ilog.hookimpl(_GreeterPlugin.register_commands)})
-
     def root_help(trimmed: bool) -> tuple[str, typer.core.TyperGroup]:
-        app = build_app(make_plugin_host(entrypoints=False, plugins=[plugin]))
+        app = build_app(make_plugin_host(entrypoints=False, plugins=[_Greeter()]))
         if trimmed:
             keep_only(app, args)
         group = typer.main.get_command(app)
@@ -178,6 +177,13 @@ def test_the_list_of_commands_reads_the_same_built_from_summaries(args):
     assert not summary_group.commands["interact"].params and not summary_group.commands["hello"].params
     assert not summary_group.commands["greet"].commands["formal"].params
     assert root_help(False)[1].commands["greet"].commands["formal"].params
+
+
+def test_a_command_after_a_double_dash_still_runs(sample):
+    """``ilog -- contact list`` names no command before ``--``, yet runs one: its commands are
+    built whole, not from their summaries as for ``--help``."""
+    run = sample.ok("--", "contact", "list", "-f", "jsonl")
+    assert {json.loads(line)["no"] for line in run.stdout.splitlines()} == {"C1", "P1", "P2", "P3"}
 
 
 def test_plugin_command_is_reachable_when_only_it_is_built(db_url, tmp_path, monkeypatch):
