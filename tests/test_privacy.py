@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from ilog import hookimpl
+from ilog.testing import BACKEND
 
 #: P1's personal data in the world below: none of it may survive P1's erasure
 P1_DATA = ("Mario Rossi", "mario@rossi.it", "Mario:", "Dear Mario", "INV-P1", "p1-call")
@@ -551,6 +552,26 @@ def test_retention_apply_deletes_by_template_then_group_then_default_in_any_stat
     assert aged.ok("retention", "apply", "--yes").stdout == "0\n"  # nothing more: safe to run again
 
 
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's write-ahead log")
+def test_retention_and_a_big_erasure_commit_without_copying_the_log_back_themselves(aged, policy, db_url):
+    """The purge's mechanism (see test_core): each batch's commit leaves the copy of the log to
+    the write-back in the gap after it, for retention and for an erasure run in batches alike."""
+    import ilog
+    from helpers.databases import log_copy_back_at_each_write
+
+    policy(POLICY)
+    logbook = ilog.open(db_url, load_plugins=False)
+    _many_entries(logbook, "P1", 1300)
+    with log_copy_back_at_each_write(logbook.db.engine) as seen:
+        assert logbook.privacy.apply_retention(batch_size=2) == 7
+    assert len(seen) >= 4 and set(seen) == {("DELETE", 0)}
+    with log_copy_back_at_each_write(logbook.db.engine) as seen:
+        assert logbook.privacy.erase("P1", batch_size=500).counts["entries"] > 1300
+    batches = [pages for statement, pages in seen if statement == "DELETE"]
+    logbook.close()
+    assert len(batches) >= 3 and set(batches[1:]) == {0}
+
+
 def test_retention_without_a_policy(aged, snapshot):
     before = snapshot()
     run = aged("retention", "apply", "--yes")
@@ -598,7 +619,7 @@ def test_config_show_lists_the_retention_settings_with_their_sources(cli, policy
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from conftest import BACKEND, examples  # noqa: E402
+from conftest import examples  # noqa: E402
 from helpers.databases import fresh_database  # noqa: E402
 
 COMPANIES = ("QXA", "QXB")

@@ -1,9 +1,12 @@
-"""Empty databases for property tests, one per Hypothesis example (fixtures last a whole test)."""
+"""Empty databases for property tests, one per Hypothesis example (fixtures last a whole test),
+and what SQLite's connections are set to when ilog writes."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ilog.testing import BACKEND
 
@@ -28,3 +31,24 @@ def fresh_database(db_url: str, workdir: Path) -> Callable[[], str]:
         return db_url
 
     return fresh
+
+
+@contextlib.contextmanager
+def log_copy_back_at_each_write(engine: Any) -> Iterator[list[tuple[str, int]]]:
+    """(DELETE or INSERT, its connection's ``wal_autocheckpoint``) for each statement deleting
+    from or inserting into the interaction table on ``engine`` (SQLite) while in the block: 0
+    where the commit leaves copying the write-ahead log back to ``Database.write_back``."""
+    import sqlalchemy as sa
+
+    seen: list[tuple[str, int]] = []
+
+    def observe(conn, cursor, statement, *_):
+        if statement.lstrip().upper().startswith(("DELETE FROM INTERACTION ", "INSERT INTO INTERACTION ")):
+            pages = cursor.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            seen.append((statement.split()[0].upper(), pages))
+
+    sa.event.listen(engine, "before_cursor_execute", observe)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", observe)

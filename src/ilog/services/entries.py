@@ -33,6 +33,7 @@ from ..errors import BadValue, Interrupted, NotFound, Refused, ValidationFailed
 from .attachments import read_file
 
 if TYPE_CHECKING:
+    from ..store.database import Database
     from ..store.unit import UnitOfWork
     from .context import ServiceContext
 
@@ -48,40 +49,50 @@ UPDATE_CHUNK = 5000
 _FIELDS = frozenset(Interaction.model_fields)
 
 
-def in_batches(step: Callable[[int], int], batch_size: int = 5000, *, single_writer: bool = True,
-               write_back: Callable[[], None] | None = None) -> int:
-    """Run ``step(size)`` until it handles fewer than ``size`` rows; returns the rows handled.
+def in_batches(db: "Database", step: Callable[["UnitOfWork", int], int], batch_size: int = 5000, *,
+               committed: Callable[[], None] | None = None) -> int:
+    """Run ``step(uow, size)``, each time in a write unit of its own, until it handles fewer than
+    ``size`` rows; returns the rows handled. ``committed()`` is told after each commit (hooks,
+    progress), also when an interrupt comes right after one.
 
-    Each step is one short write transaction of its own (the purge, retention, an erasure):
-    sizes start at 200 and adapt so that each transaction holds the write lock about
-    :data:`PURGE_HOLD_S` (ten times that where writers do not block each other), never more
-    than ``batch_size`` rows. Where a write transaction blocks every other writer (SQLite,
-    ``single_writer``) the lock is then left free for :data:`PURGE_GAP_S`, long enough for a
-    print hook waiting in SQLite's busy handler to get in: it waits tens of milliseconds at
-    worst, on a fast disk or a slow one. An interrupted run leaves whole steps done.
+    Each unit is one short write transaction (the purge, retention, an erasure): sizes start at
+    200 and adapt so that each holds the write lock about :data:`PURGE_HOLD_S` (ten times that
+    where writers do not block each other), never more than ``batch_size`` rows. Where a write
+    transaction blocks every other writer (SQLite, ``db.single_writer``) the lock is then left
+    free for :data:`PURGE_GAP_S`, long enough for a print hook waiting in SQLite's busy
+    handler to get in: it waits tens of milliseconds at worst, on a fast disk or a slow one.
+    An interrupted run leaves whole steps done.
 
-    ``write_back`` (SQLite: copy the write-ahead log into the file) runs in that gap after each
-    step, and after the last: the log then holds next to nothing while the lock is free, so a
-    print committing meanwhile never finds it past SQLite's 1,000 pages and never has to copy
-    the bulk delete's pages back itself (100-200 ms on a slow disk). Its time counts as part
-    of the gap, not of the hold: it takes no lock a writer needs.
+    The units are bulk ones (``db.unit(write=True, bulk=True)``): on SQLite their commit does
+    not copy the write-ahead log back into the file; :meth:`Database.write_back` does, at once
+    after each commit, in the gap. So the log holds next to nothing when a print commits, and
+    the print never has to copy the series' pages itself (40-200 ms: it would find the log past
+    SQLite's 1,000 pages the moment the lock is free, unless the copy has begun); and the hold
+    that sizes the batches is the transaction's own work, not the copy too (which would make
+    them half as big, and the series slower, for a lock nobody waits on). ``write_back`` runs
+    again at the end of the gap, for what prints committed in it: the next unit then finds the
+    log copied to its end and starts it again from its beginning.
     """
-    hold = PURGE_HOLD_S if single_writer else PURGE_HOLD_S * 10
+    hold = PURGE_HOLD_S if db.single_writer else PURGE_HOLD_S * 10
     total = 0
     size = min(batch_size, 200)
     while True:
         started = time.perf_counter()
-        done = step(size)
+        with db.unit(write=True, bulk=True) as uow:
+            done = step(uow, size)
+        committed_at = time.perf_counter()
+        try:
+            db.write_back()
+        finally:
+            if committed is not None:
+                committed()
         total += done
-        elapsed = max(time.perf_counter() - started, 1e-4)
-        gap_started = time.perf_counter()
-        if single_writer and write_back is not None:
-            write_back()
         if done < size:
             return total
-        size = min(batch_size, max(20, int(size * min(2.0, hold / elapsed))))
-        if single_writer:
-            time.sleep(max(0.0, PURGE_GAP_S - (time.perf_counter() - gap_started)))
+        size = min(batch_size, max(20, int(size * min(2.0, hold / max(committed_at - started, 1e-4)))))
+        if db.single_writer:
+            time.sleep(max(0.0, PURGE_GAP_S - (time.perf_counter() - committed_at)))
+            db.write_back()
 
 
 class Entries:
@@ -549,20 +560,25 @@ class Entries:
         plugins = self.ctx.plugins
         snapshots = plugins.has("interactions_purged")
         done = [0]  # what committed batches deleted, for the message of an interrupt
+        deleting: list[Any] = []  # what the batch being committed deletes
 
-        def step(size: int) -> int:
-            with self.ctx.db.unit(write=True) as uow:
-                looked_at, deleted = batch(uow, size, snapshots)
+        def step(uow: "UnitOfWork", size: int) -> int:
+            looked_at, deleted = batch(uow, size, snapshots)
+            deleting[:] = deleted
+            return looked_at
+
+        def committed() -> None:
+            deleted = list(deleting)
+            deleting.clear()
             done[0] += len(deleted)
             if progress is not None and deleted:
                 progress(done[0], max(due, done[0]))
             if deleted and snapshots:
                 plugins.notify("interactions_purged", self.ctx.warn, interactions=[e.frozen() for e in deleted],
                                logbook=self.ctx.hooks_view())
-            return looked_at
 
         try:
-            in_batches(step, batch_size, single_writer=self.ctx.db.single_writer, write_back=self.ctx.db.write_back)
+            in_batches(self.ctx.db, step, batch_size, committed=committed)
         except KeyboardInterrupt:
             raise Interrupted(f"interrupted: {done[0]:,} {what}, the rest not; run the same command again to "
                               "finish") from None

@@ -59,6 +59,7 @@ from .attachments import safe_file_name
 from .entries import in_batches
 
 if TYPE_CHECKING:
+    from ..store.unit import UnitOfWork
     from .context import ServiceContext
     from .entries import Entries
 
@@ -238,14 +239,13 @@ class Privacy:
         """Run one pending erasure to its end in batches, then tell ``contact_erased``."""
         done: list[Erasure] = []
 
-        def step(size: int) -> int:
-            with self.ctx.db.unit(write=True) as uow:
-                handled, record = uow.privacy.erase_batch(erasure_id, size, dates.now())
+        def step(uow: "UnitOfWork", size: int) -> int:
+            handled, record = uow.privacy.erase_batch(erasure_id, size, dates.now())
             if record is not None:
                 done.append(record)
             return handled
 
-        in_batches(step, batch_size, single_writer=self.ctx.db.single_writer, write_back=self.ctx.db.write_back)
+        in_batches(self.ctx.db, step, batch_size)
         if not done:
             return None  # another process finished it (and told the plugins)
         self._tell(contact_no, done[0])

@@ -72,6 +72,10 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
+#: SQLite's own wal_autocheckpoint: the commit that takes the write-ahead log past this many
+#: pages copies it back into the file
+_AUTOCHECKPOINT_PAGES = 1000
+
 #: SQLSTATEs (or their two-character classes) of a server that cannot take the work now:
 #: connection exceptions, insufficient resources (too many connections), shutdown and
 #: start-up, a read-only (standby) transaction, serialization failures and deadlocks, a lock
@@ -184,12 +188,23 @@ class Database:
 
     def write_back(self) -> None:
         """On SQLite, copy what the write-ahead log holds into the database file now (a passive
-        checkpoint: it takes no lock a writer needs). A long series of writes calls it after
-        each of its transactions, so that the commit that finds the log past 1,000 pages and
-        so runs the checkpoint is its own, not a print's. Elsewhere nothing to do."""
-        if self.is_sqlite and not self.read_only:
-            with self._connect(False) as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        checkpoint: it takes no lock a writer needs; what others commit meanwhile is copied by
+        a second pass or a third). Elsewhere nothing to do.
+
+        A long series of writes (``unit(bulk=True)``, whose commits leave the copy to this)
+        calls it at once after each of its transactions, so that no print's commit finds the
+        log past 1,000 pages and has to copy the series' pages itself; and again just before
+        the next, so that the log, copied to its end, starts again from its beginning at that
+        transaction's first write (else it grows by the series' every transaction, gigabytes
+        for a purge of 100,000 entries, and reads through it slow down)."""
+        if not self.is_sqlite or self.read_only:
+            return
+        with self._connect(False) as conn:
+            sqlite = conn.connection.driver_connection
+            for _ in range(3):
+                busy, frames, copied = sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if busy or copied >= frames:
+                    return
 
     def scrub(self, text: str) -> str:
         """A message with this database's password masked, in any spelling."""
@@ -232,7 +247,16 @@ class Database:
 
         @event.listens_for(self.engine, "begin")
         def _on_begin(conn):
-            write = conn.get_execution_options().get("ilog_write", False)
+            options = conn.get_execution_options()
+            write = options.get("ilog_write", False)
+            if write:
+                # SQLite copies the write-ahead log back in the commit that takes it past 1,000
+                # pages (wal_autocheckpoint): a bulk unit leaves that to Database.write_back
+                pages = 0 if options.get("ilog_bulk", False) else _AUTOCHECKPOINT_PAGES
+                info = conn.connection.info
+                if info.get("autocheckpoint", _AUTOCHECKPOINT_PAGES) != pages:
+                    conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {pages}")
+                    info["autocheckpoint"] = pages
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     def _ensure_file(self) -> None:
@@ -246,7 +270,7 @@ class Database:
             raise DatabaseError(f"no database at {path}: create it with `ilog --db {path} init`")
         _private_file(path, parents=self.create == "path")
 
-    def _connect(self, write: bool) -> Connection:
+    def _connect(self, write: bool, bulk: bool = False) -> Connection:
         if self.is_sqlite:
             self._ensure_file()
         try:
@@ -255,7 +279,7 @@ class Database:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             kind = DatabaseUnavailable if unavailable(exc.orig, str(exc.orig or exc)) else DatabaseError
             raise kind(f"cannot open database {self.masked_url}: {self.scrub(reason)}") from None
-        return conn.execution_options(ilog_write=True) if write else conn
+        return conn.execution_options(ilog_write=True, ilog_bulk=bulk) if write else conn
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[Connection]:
@@ -264,16 +288,19 @@ class Database:
             yield conn
 
     @contextmanager
-    def unit(self, *, write: bool = False) -> Iterator[UnitOfWork]:
+    def unit(self, *, write: bool = False, bulk: bool = False) -> Iterator[UnitOfWork]:
         """A unit of work: one short transaction, committed at the end of the block.
 
         The first unit of a Database checks the schema version; the first write unit of a
-        database ilog never initialised creates the schema.
+        database ilog never initialised creates the schema. A ``bulk`` write unit is one of a
+        long series (a purge's batches) whose caller runs :meth:`write_back` after each: its
+        commit does not copy the write-ahead log back itself on SQLite, so the time it holds
+        the write lock is its own work only.
         """
         from . import migrations
 
         try:
-            with self._unit(write, migrations) as uow:
+            with self._unit(write, migrations, bulk) as uow:
                 yield uow
         except sa.exc.SQLAlchemyError as exc:
             raise self.error(exc) from exc
@@ -295,8 +322,8 @@ class Database:
         return DatabaseError(f"the database refused it: {self.scrub(text)}")
 
     @contextmanager
-    def _unit(self, write: bool, migrations) -> Iterator[UnitOfWork]:
-        with self._connect(write) as conn:
+    def _unit(self, write: bool, migrations, bulk: bool = False) -> Iterator[UnitOfWork]:
+        with self._connect(write, bulk) as conn:
             checked = False
             with conn.begin():
                 if write and not self._checked:
