@@ -199,12 +199,17 @@ class Database:
         for a purge of 100,000 entries, and reads through it slow down)."""
         if not self.is_sqlite or self.read_only:
             return
+        import sqlite3
+
         with self._connect(False) as conn:
-            sqlite = conn.connection.driver_connection
-            for _ in range(3):
-                busy, frames, copied = sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if busy or copied >= frames:
-                    return
+            driver = conn.connection.driver_connection
+            try:
+                for _ in range(3):
+                    busy, frames, copied = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if busy or copied >= frames:
+                        return
+            except sqlite3.Error as exc:  # the disk, not the lock: that is "busy" above
+                raise self.error(exc) from exc
 
     def scrub(self, text: str) -> str:
         """A message with this database's password masked, in any spelling."""
