@@ -179,6 +179,55 @@ def test_the_list_of_commands_reads_the_same_built_from_summaries(args):
     assert root_help(False)[1].commands["greet"].commands["formal"].params
 
 
+@pytest.mark.parametrize("shell, words, built", [
+    ("bash", "ilog contact ad", ["contact"]),
+    ("bash", "ilog contact add --", ["contact"]),
+    ("zsh", "ilog log --f", ["log"]),
+    ("fish", "ilog contact ad", ["contact"]),
+    ("bash", "ilog greet f", ["greet"]),
+    ("bash", "ilog co", None),
+    ("zsh", "ilog ", None),
+    ("bash", "ilog --d", None),
+])
+def test_a_tab_builds_what_its_line_names_and_completes_the_same(shell, words, built, monkeypatch):
+    """A shell asking for completions (each Tab) gets the command its line names built whole,
+    or, before one is named, every command from its summary: the completions are those of the
+    full build, in every shell, plugins' commands included."""
+    import typer
+    from typer._click.shell_completion import get_completion_class
+
+    from ilog.cli import build_app, keep_only
+    from ilog.cli.compat import COMPLETE_VAR, start_completion
+    from ilog.plugins.host import make_plugin_host
+
+    monkeypatch.setenv(COMPLETE_VAR, f"complete_{shell}")
+    assert start_completion()  # Typer's completion class of each shell
+    if shell == "bash":
+        monkeypatch.setenv("COMP_WORDS", words)
+        monkeypatch.setenv("COMP_CWORD", str(len(words.split(" ")) - 1))
+    else:
+        monkeypatch.setenv("_TYPER_COMPLETE_ARGS", words)
+        monkeypatch.setenv("_TYPER_COMPLETE_FISH_ACTION", "get-args")
+
+    def completions(trimmed: bool) -> tuple[list[tuple[str, str | None]], typer.core.TyperGroup]:
+        app = build_app(make_plugin_host(entrypoints=False, plugins=[_Greeter()]))
+        if trimmed:
+            keep_only(app, [])
+        group = typer.main.get_command(app)
+        complete = get_completion_class(shell)(group, {}, "ilog", COMPLETE_VAR)
+        args, incomplete = complete.get_completion_args()
+        return [(c.value, c.help) for c in complete.get_completions(args, incomplete)], group
+
+    full, full_group = completions(False)
+    trimmed, group = completions(True)
+    assert full and trimmed == full
+    if built is None:  # the list of commands: each from its summary
+        assert set(group.commands) == set(full_group.commands)
+        assert not group.commands["interact"].params and full_group.commands["interact"].params
+    else:
+        assert list(group.commands) == built
+
+
 def test_a_command_after_a_double_dash_still_runs(sample):
     """``ilog -- contact list`` names no command before ``--``, yet runs one: its commands are
     built whole, not from their summaries as for ``--help``."""

@@ -183,6 +183,24 @@ def start_completion() -> bool:
     return True
 
 
+def completion_words() -> list[str] | None:
+    """The words before the one being completed on the command line a shell asks completions
+    for (``ilog contact ad`` gives ``["contact"]``), read from its request as Typer's completion
+    class for that shell reads it; None when no shell asks for completions, or ilog does not
+    know the shell."""
+    request = os.environ.get(COMPLETE_VAR, "")
+    instruction, _, shell = request.partition("_")
+    if instruction != "complete" or not start_completion():
+        return None
+    from typer._click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    if cls is None:
+        return None
+    args, _incomplete = cls(None, {}, "ilog", COMPLETE_VAR).get_completion_args()  # type: ignore[arg-type]
+    return list(args)
+
+
 def completion_item(value: str, help: str | None = None) -> Any:
     """One value a shell may offer, with a description zsh and fish show beside it."""
     from typer._click.shell_completion import CompletionItem

@@ -324,11 +324,20 @@ def keep_only(app: typer.Typer, args: list[str]) -> None:
     costs tens of milliseconds a run; a one-shot ``ilog event`` needs one, so every other is
     dropped. ``ilog --help`` (or ``--version``, or ``ilog`` alone) runs none: each command is
     kept with its name and help only (:func:`_summary`), which is all the list of commands
-    shows. An unknown name keeps them all, so the error can suggest the closest.
+    shows. An unknown name keeps them all, so the error can suggest the closest. A shell
+    asking for completions (each Tab) is told about the command its line names, built whole,
+    or, before one is named, the list of commands: the same, from the words before the cursor.
     """
+    if os.environ.get(COMPLETE_VAR):
+        from .compat import completion_words
+
+        words = completion_words()
+        if words is None:  # a shell's script asked for, or a shell ilog does not know: all of them
+            return
+        args = words
     name = invoked_command(args)
     if name is None:
-        if "--" not in args and not os.environ.get(COMPLETE_VAR):  # completion reads the options
+        if "--" not in args:
             app.registered_commands = [_summary(c) for c in app.registered_commands]
             app.registered_groups = [_summary(g) for g in app.registered_groups]
         return
