@@ -572,6 +572,35 @@ def test_retention_and_a_big_erasure_commit_without_copying_the_log_back_themsel
     assert len(batches) >= 3 and set(batches[1:]) == {0}
 
 
+def test_an_interrupt_right_after_a_batch_commits_counts_it_and_tells_the_plugins(told, logbook, monkeypatch):
+    """Ctrl-C while the purge copies the log back after a commit: that batch is deleted, so the
+    message counts it and ``interactions_purged`` is told about it; the same purge again
+    finishes the rest."""
+    from ilog import LogFilter
+    from ilog.domain.dates import now
+    from ilog.errors import Interrupted
+    from ilog.store.database import Database
+
+    logbook.contacts.add("Someone", no="S1")
+    logbook.templates.add("NOTE", kind="note")
+    numbers = [logbook.interact("S1", "NOTE", subject=f"n{i}").entry_no for i in range(12)]
+    logbook.cancel(None, LogFilter(contact_no="S1"))
+    real, calls = Database.write_back, []
+
+    def ctrl_c_on_the_first(self):
+        calls.append(self)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        real(self)
+
+    monkeypatch.setattr(Database, "write_back", ctrl_c_on_the_first)
+    with pytest.raises(Interrupted, match=r"^interrupted: 5 cancelled entries purged, the rest not"):
+        logbook.purge_cancelled(now(), batch_size=5)
+    assert told.purged == [numbers[:5]]
+    assert logbook.purge_cancelled(now(), batch_size=5) == 7
+    assert sorted(n for batch in told.purged for n in batch) == sorted(numbers)
+
+
 def test_retention_without_a_policy(aged, snapshot):
     before = snapshot()
     run = aged("retention", "apply", "--yes")
