@@ -73,6 +73,12 @@ def test_public_names():
     assert ilog.hookimpl.project_name == "ilog"
     assert {"open", "record_event", "hookimpl", "IlogError", "PluginError", "NotFound"} <= set(ilog.__all__)
     assert issubclass(ilog.PluginError, ilog.IlogError) and isinstance(ilog.__version__, str)
+    # every error the API raises can be caught by its own name from ilog, Ctrl-C's too
+    from ilog import errors
+
+    raised = {name for name, value in vars(errors).items() if isinstance(value, type)
+              and issubclass(value, errors.IlogError)}
+    assert raised <= set(ilog.__all__) and all(getattr(ilog, name) is getattr(errors, name) for name in raised)
 
 
 @pytest.fixture

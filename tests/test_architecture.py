@@ -55,10 +55,10 @@ def test_the_contracts_catch_an_upward_import_a_circle_and_sql_outside_the_store
 #: what plugin and ERP-script authors may use: a change here is a change of the public API
 PUBLIC_API = [
     "AlreadyExists", "BadValue", "ChangeResult", "Comment", "Contact", "DatabaseError", "DatabaseUnavailable",
-    "DocumentEvent", "EventOutcome", "IlogError", "Interaction", "InteractionGroup", "LogFilter", "Logbook", "LogbookView",
-    "LoggedSegment", "NotFound", "PluginError", "ReadOnlyDatabase", "ReadOnlyRecord", "RecordResult", "Refused",
-    "Segment", "SegmentLine", "Template", "ValidationFailed", "__version__", "hookimpl", "logbook_for", "open",
-    "parse_age", "parse_datetime", "record_event", "say",
+    "DocumentEvent", "EventOutcome", "IlogError", "Interaction", "InteractionGroup", "Interrupted", "LogFilter",
+    "Logbook", "LogbookView", "LoggedSegment", "NotFound", "PluginError", "ReadOnlyDatabase", "ReadOnlyRecord",
+    "RecordResult", "Refused", "Segment", "SegmentLine", "Template", "ValidationFailed", "__version__", "hookimpl",
+    "logbook_for", "open", "parse_age", "parse_datetime", "record_event", "say",
 ]
 
 

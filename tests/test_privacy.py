@@ -576,9 +576,8 @@ def test_an_interrupt_right_after_a_batch_commits_counts_it_and_tells_the_plugin
     """Ctrl-C while the purge copies the log back after a commit: that batch is deleted, so the
     message counts it and ``interactions_purged`` is told about it; the same purge again
     finishes the rest."""
-    from ilog import LogFilter
+    from ilog import Interrupted, LogFilter
     from ilog.domain.dates import now
-    from ilog.errors import Interrupted
     from ilog.store.database import Database
 
     logbook.contacts.add("Someone", no="S1")
