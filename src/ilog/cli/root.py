@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 from ..errors import IlogError, Interrupted, PluginError
 from ..version import __version__
 from .compat import ClickException as _ClickException
-from .compat import COMPLETE_VAR, NoArgsIsHelpError
+from .compat import COMPLETE_VAR, NoArgsIsHelpError, completion_words
 from .context import State, error_line, warning_line
 
 if TYPE_CHECKING:
@@ -329,8 +329,6 @@ def keep_only(app: typer.Typer, args: list[str]) -> None:
     or, before one is named, the list of commands: the same, from the words before the cursor.
     """
     if os.environ.get(COMPLETE_VAR):
-        from .compat import completion_words
-
         words = completion_words()
         if words is None:  # a shell's script asked for, or a shell ilog does not know: all of them
             return
