@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,95 @@ def test_nothing_session_level_reaches_the_server(logbook, tmp_path):
     for sql in statements:
         assert not re.match(r"(SET|RESET|PREPARE|DEALLOCATE|LISTEN|DISCARD|DECLARE)\b", sql), sql
         assert not re.search(r"PG_(TRY_)?ADVISORY_LOCK|WITH HOLD", sql), sql
+
+
+def traced(logbook, path: Path) -> Callable[[], list[str]]:
+    """Trace every message ilog's connections send from now on; the returned function gives the
+    statements sent since its previous call (SQL text, upper case; BEGIN and COMMIT included)."""
+    from sqlalchemy import event
+
+    trace = open(path, "w")
+    logbook.db.engine.dispose()  # new connections, each traced from its first message
+    event.listen(logbook.db.engine, "connect", lambda dbapi, _record: dbapi.pgconn.trace(trace.fileno()))
+    seen = 0
+
+    def since() -> list[str]:
+        nonlocal seen
+        trace.flush()
+        statements = []
+        for line in path.read_text().splitlines():
+            parts = line.split("\t", 4)
+            if len(parts) == 5 and parts[1] == "F" and parts[3] in ("Query", "Parse"):
+                text = parts[4].strip()
+                if parts[3] == "Parse":
+                    text = text.partition(" ")[2]
+                statements.append(text.strip('"').strip().upper())
+        new, seen = statements[seen:], len(statements)
+        return new
+
+    return since
+
+
+@needs_pg
+def test_a_read_is_one_round_trip_and_a_write_one_transaction(logbook, tmp_path):
+    """No ping before each use, no BEGIN and COMMIT around a read: a contact's history is one
+    statement on the wire (over a network each round trip costs what the query does)."""
+    from ilog import LogFilter
+
+    logbook.contacts.add("Rossi SpA", no="C1", type="company")
+    logbook.templates.add("CALL", kind="phone-call", flow="outbound")
+    logbook.interact("C1", "CALL", subject="first")
+    since = traced(logbook, tmp_path / "trace.txt")
+    logbook.find(LogFilter(contact_no="C1"))  # the first use of the new connection
+    since()
+    for _ in range(3):
+        assert len(logbook.find(LogFilter(contact_no="C1"))) == 1
+        sent = since()
+        assert len(sent) == 1 and sent[0].startswith("SELECT INTERACTION.ENTRY_NO"), sent
+    logbook.interact("C1", "CALL", subject="second")
+    sent = since()  # its checks read alone, then one transaction writes
+    begin = [i for i, sql in enumerate(sent) if sql.startswith("BEGIN")]
+    assert len(begin) == 1 and sent[-1] == "COMMIT", sent
+    assert any(sql.startswith(("COPY INTERACTION", "INSERT INTO INTERACTION")) for sql in sent[begin[0]:]), sent
+    exported = list(logbook.iter_find(LogFilter(contact_no="C1")))  # a server-side cursor: in a transaction
+    assert [e.subject for e in exported] == ["second", "first"]
+    sent = since()
+    assert sent[0].startswith("BEGIN") and any(sql.startswith("DECLARE") for sql in sent), sent
+
+
+def terminate_backends(db_url: str) -> int:
+    """Disconnect every other session on the test database, as a server restart would."""
+    from ilog.store.urls import normalise_url
+
+    engine = sa.create_engine(normalise_url(db_url), poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        killed = conn.exec_driver_sql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()").scalar()
+    engine.dispose()
+    return killed
+
+
+@needs_pg
+def test_a_connection_idle_for_a_while_is_pinged_and_replaced_if_the_server_dropped_it(logbook, db_url,
+                                                                                        monkeypatch):
+    from ilog import DatabaseUnavailable, LogFilter
+    from ilog.store import database
+
+    logbook.contacts.add("Rossi SpA", no="C1", type="company")
+    assert logbook.find(LogFilter(contact_no="C1")) == []
+    # idle for longer than the bound: pinged, found dead, replaced; the caller sees nothing
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", 0.0)
+    assert terminate_backends(db_url) >= 1
+    time.sleep(0.01)
+    assert logbook.find(LogFilter(contact_no="C1")) == []
+    # in use a moment ago: trusted, so the statement meets the dropped connection, said as a
+    # retryable error (what `ilog event` spools on); the pool has reconnected for the next call
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", 3600.0)
+    assert terminate_backends(db_url) >= 1
+    with pytest.raises(DatabaseUnavailable):
+        logbook.find(LogFilter(contact_no="C1"))
+    assert logbook.find(LogFilter(contact_no="C1")) == []
 
 
 # -- same results on both backends ----------------------------------------------------------------

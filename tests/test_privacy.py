@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from ilog import hookimpl
+from ilog.services.privacy import FIRST_BATCH
 from ilog.testing import BACKEND
 
 #: P1's personal data in the world below: none of it may survive P1's erasure
@@ -409,6 +410,23 @@ def test_a_small_contact_is_erased_in_the_one_transaction_that_decides_it(sample
     assert logbook.privacy.erasures()[0].to_dict()["state"] == "done"
 
 
+def test_a_ctrl_c_right_after_the_batch_that_finished_an_erasure_says_it_is_done_and_tells_the_plugins(
+        told, sample, logbook, monkeypatch):
+    from ilog import Interrupted
+    from ilog.store.database import Database
+
+    _many_entries(logbook, "P1", FIRST_BATCH + 100)  # the deciding transaction, then one more batch
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Database, "write_back", interrupted)  # just after that batch committed
+    with pytest.raises(Interrupted, match=r"^interrupted: contact P1 was erased; nothing else was done$"):
+        logbook.privacy.erase("P1")
+    assert [(no, counts["entries"]) for no, counts in told.erased] == [("P1", FIRST_BATCH + 100)]
+    assert [e.to_dict()["state"] for e in logbook.privacy.erasures()] == ["done"]
+
+
 def test_an_interrupted_erasure_is_in_progress_and_the_next_run_finishes_it(sample, logbook, told, monkeypatch):
     from ilog.store.privacy import PrivacyStore
 
@@ -424,7 +442,8 @@ def test_an_interrupted_erasure_is_in_progress_and_the_next_run_finishes_it(samp
         return real(self, erasure_id, size, at)
 
     monkeypatch.setattr(PrivacyStore, "erase_batch", crash_on_the_third)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(__import__("ilog").Interrupted, match=r"^interrupted: the erasure of contact P1 is in "
+                       r"progress \(`ilog erasures` shows it\); run `ilog contact erase P1` again to finish it$"):
         logbook.privacy.erase("P1", batch_size=500)
     monkeypatch.setattr(PrivacyStore, "erase_batch", real)
     # decided and half done: shown as in progress, with its contact, and nobody was told yet

@@ -335,7 +335,7 @@ class Entries:
     def iter_find(self, flt: LogFilter | dict[str, Any], batch: int = 1000) -> Iterator[Interaction]:
         """Like :meth:`find`, streaming (exports of millions of entries)."""
         flt = self.filter_of(flt)
-        with self.ctx.db.unit() as uow:
+        with self.ctx.db.unit(stream=True) as uow:
             self.check_names(uow, flt)
             yield from uow.entries.iter_find(flt, batch)
 

@@ -54,7 +54,7 @@ from .. import version
 from ..domain import dates, values
 from ..domain import privacy as rules
 from ..domain.records import INTERACTION_FIELDS, Erasure
-from ..errors import NotFound, Refused
+from ..errors import Interrupted, NotFound, Refused
 from .attachments import safe_file_name
 from .entries import in_batches
 
@@ -236,16 +236,28 @@ class Privacy:
         return finished  # type: ignore[return-value]
 
     def _finish(self, erasure_id: int, contact_no: str, batch_size: int) -> Erasure | None:
-        """Run one pending erasure to its end in batches, then tell ``contact_erased``."""
+        """Run one pending erasure to its end in batches, then tell ``contact_erased``. A Ctrl-C
+        leaves it in progress (or finished, if the batch that finished it had committed) and
+        says which."""
+        finishing: list[Erasure] = []  # the record of the batch being committed, if it finishes
         done: list[Erasure] = []
 
         def step(uow: "UnitOfWork", size: int) -> int:
             handled, record = uow.privacy.erase_batch(erasure_id, size, dates.now())
-            if record is not None:
-                done.append(record)
+            finishing[:] = [record] if record is not None else []
             return handled
 
-        in_batches(self.ctx.db, step, batch_size)
+        def committed() -> None:
+            done.extend(finishing)
+
+        try:
+            in_batches(self.ctx.db, step, batch_size, committed=committed)
+        except KeyboardInterrupt:
+            if done:
+                self._tell(contact_no, done[0])
+                raise Interrupted(f"interrupted: contact {contact_no} was erased; nothing else was done") from None
+            raise Interrupted(f"interrupted: the erasure of contact {contact_no} is in progress (`ilog erasures` "
+                              f"shows it); run `ilog contact erase {contact_no}` again to finish it") from None
         if not done:
             return None  # another process finished it (and told the plugins)
         self._tell(contact_no, done[0])

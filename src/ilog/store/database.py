@@ -21,7 +21,13 @@ spools on (:func:`unavailable` is the one place that tells them apart).
 PostgreSQL: a server that does not answer fails fast (``connect_timeout``); nothing sets
 session-level state and psycopg never prepares statements, so PgBouncer in transaction mode
 is fine; the only lock ilog takes itself is ``pg_advisory_xact_lock`` (released at commit)
-while it creates or upgrades the schema.
+while it creates or upgrades the schema. Round trips are what a read costs over a network,
+so a read unit sends its statements alone, without ``BEGIN`` and ``COMMIT`` (under READ
+COMMITTED, PostgreSQL's default and ilog's, each statement of a transaction sees its own
+snapshot anyway; a unit that streams through a server-side cursor keeps its transaction),
+and a pooled connection is pinged only when it has been idle for
+:data:`PING_AFTER_IDLE_S` (a server restarted while a long-running logbook was idle): a
+contact's history is one round trip, not four.
 
 Where a database comes from: only ``ilog init`` (``create="file"``) and the default
 location (``create="path"``, parents included) create a new SQLite file; anything else on a
@@ -52,6 +58,11 @@ from .unit import UnitOfWork
 from .urls import looks_like_a_mistyped_url, mask_url, normalise_url, password_forms, scrub, sqlite_path
 
 Create = Literal[False, "file", "path"]
+
+#: a pooled PostgreSQL connection idle for longer than this is pinged before use (a server
+#: restarted meanwhile: the pool reconnects); one in use more often is trusted, and if the
+#: server went away since, the statement fails as DatabaseUnavailable and the pool reconnects
+PING_AFTER_IDLE_S = 1.0
 
 
 def _private_file(path: Path, *, parents: bool) -> None:
@@ -145,7 +156,6 @@ class Database:
                 connect_args["connect_timeout"] = max(1, math.ceil(float(connect_timeout)))
             # psycopg prepares statements after 5 runs; PgBouncer < 1.21 in transaction mode can't
             connect_args["prepare_threshold"] = None
-            options["pool_pre_ping"] = True  # a server restarted under a long-running logbook
         try:
             self.engine: Engine = sa.create_engine(
                 self.url, poolclass=sa.pool.QueuePool, pool_size=pool_size, max_overflow=20, pool_timeout=30,
@@ -160,13 +170,15 @@ class Database:
                                 "@, :, / and spaces in a user name or password)") from None
         if self.is_sqlite:
             self._sqlite_setup(int(float(busy_timeout) * 1000))
+        else:
+            self._ping_when_idle()
         event.listen(self.engine, "handle_error", self._on_error)
 
     def _on_error(self, context) -> None:
         """A statement that failed because the database went away is a DatabaseUnavailable at
         once, wherever it ran: also inside a hook reading through the logbook, which would
         otherwise make it the plugin's fault (the pool has already dropped the connection)."""
-        if context.is_pre_ping or context.connection is None:  # pre-ping reconnects; connect errors: _connect
+        if context.connection is None:  # connect errors: _connect
             return
         error = self.error(context.sqlalchemy_exception)
         if isinstance(error, DatabaseUnavailable):
@@ -232,6 +244,30 @@ class Database:
 
         return connect
 
+    def _ping_when_idle(self) -> None:
+        """A pooled connection idle for over :data:`PING_AFTER_IDLE_S` is pinged before it is
+        handed out; one that does not answer is replaced (SQLAlchemy's ``pool_pre_ping``, which
+        pings before every use, is a round trip per unit: as much as the query of a history)."""
+        import time
+
+        dialect = self.engine.dialect
+
+        @event.listens_for(self.engine, "checkin")
+        def _on_checkin(_dbapi_connection, record):
+            record.info["ilog_idle_since"] = time.monotonic()
+
+        @event.listens_for(self.engine, "checkout")
+        def _on_checkout(dbapi_connection, record, _proxy):
+            since = record.info.get("ilog_idle_since")
+            if since is None or time.monotonic() - since <= PING_AFTER_IDLE_S:
+                return  # new, or in use a moment ago
+            try:
+                alive = dialect.do_ping(dbapi_connection)
+            except Exception:  # the server went away: any error of the driver
+                alive = False
+            if not alive:
+                raise sa.exc.DisconnectionError("the server dropped the connection")  # the pool reconnects
+
     def _sqlite_setup(self, busy_ms: int) -> None:
         read_only = self.read_only
 
@@ -275,7 +311,9 @@ class Database:
             raise DatabaseError(f"no database at {path}: create it with `ilog --db {path} init`")
         _private_file(path, parents=self.create == "path")
 
-    def _connect(self, write: bool, bulk: bool = False) -> Connection:
+    def _connect(self, write: bool, bulk: bool = False, *, transaction: bool = True) -> Connection:
+        """A pooled connection; ``transaction=False`` (reads on PostgreSQL): its statements are
+        sent without BEGIN and COMMIT."""
         if self.is_sqlite:
             self._ensure_file()
         try:
@@ -284,7 +322,11 @@ class Database:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             kind = DatabaseUnavailable if unavailable(exc.orig, str(exc.orig or exc)) else DatabaseError
             raise kind(f"cannot open database {self.masked_url}: {self.scrub(reason)}") from None
-        return conn.execution_options(ilog_write=True, ilog_bulk=bulk) if write else conn
+        if write:
+            return conn.execution_options(ilog_write=True, ilog_bulk=bulk)
+        if not transaction and not self.is_sqlite:
+            return conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[Connection]:
@@ -293,8 +335,12 @@ class Database:
             yield conn
 
     @contextmanager
-    def unit(self, *, write: bool = False, bulk: bool = False) -> Iterator[UnitOfWork]:
+    def unit(self, *, write: bool = False, bulk: bool = False, stream: bool = False) -> Iterator[UnitOfWork]:
         """A unit of work: one short transaction, committed at the end of the block.
+
+        A read unit on PostgreSQL sends each statement alone (see the module's docstring);
+        ``stream``: a read unit whose rows come through a server-side cursor (``yield_per``:
+        exports of millions), which PostgreSQL opens only in a transaction.
 
         The first unit of a Database checks the schema version; the first write unit of a
         database ilog never initialised creates the schema. A ``bulk`` write unit is one of a
@@ -305,7 +351,7 @@ class Database:
         from . import migrations
 
         try:
-            with self._unit(write, migrations, bulk) as uow:
+            with self._unit(write, migrations, bulk, stream) as uow:
                 yield uow
         except sa.exc.SQLAlchemyError as exc:
             raise self.error(exc) from exc
@@ -327,8 +373,8 @@ class Database:
         return DatabaseError(f"the database refused it: {self.scrub(text)}")
 
     @contextmanager
-    def _unit(self, write: bool, migrations, bulk: bool = False) -> Iterator[UnitOfWork]:
-        with self._connect(write, bulk) as conn:
+    def _unit(self, write: bool, migrations, bulk: bool = False, stream: bool = False) -> Iterator[UnitOfWork]:
+        with self._connect(write, bulk, transaction=write or stream) as conn:
             checked = False
             with conn.begin():
                 if write and not self._checked:
@@ -352,7 +398,7 @@ class Database:
         # a read on a database ilog never initialised: create its schema first
         with self._unit(True, migrations):
             pass
-        with self._connect(False) as conn, conn.begin():
+        with self._connect(False, transaction=stream) as conn, conn.begin():
             yield UnitOfWork(conn, self)
 
     def schema_version(self) -> int | None:

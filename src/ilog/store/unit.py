@@ -5,8 +5,10 @@ through its gateways: ``uow.contacts``, ``uow.templates``, ``uow.entries``,
 ``uow.segments``, ``uow.privacy``... Two steps that must commit together take the same
 unit; nothing else is shared between operations, so a logbook can serve several threads at once.
 
-Reads in one unit see one snapshot, so a gateway may remember what it read for the unit's
-lifetime (:attr:`UnitOfWork.memo`): a batch of 500 events reads each template once.
+A unit is short, so a gateway may remember what it read for the unit's lifetime
+(:attr:`UnitOfWork.memo`): a batch of 500 events reads each template once. (A write unit
+holds the rows it wrote; on PostgreSQL a read unit's statements each see their own snapshot,
+as they would in a READ COMMITTED transaction.)
 """
 
 from __future__ import annotations

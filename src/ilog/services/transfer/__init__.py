@@ -37,7 +37,7 @@ class Transfer:
     def export_contacts(self, *, type: str | None = None, company_no: str | None = None) -> Iterator[dict]:
         """Every contact, companies first (so a re-import finds each person's company), streamed."""
         criteria = self.contacts.criteria(type=type, company_no=company_no)
-        with self.ctx.db.unit() as uow:
+        with self.ctx.db.unit(stream=True) as uow:
             for row in uow.contacts.iter_rows(uow.contacts.clauses(**criteria)):
                 yield {c: exact_time(row[c]) if c in ("created_at", "updated_at") else row[c] for c in CONTACT_COLUMNS}
 
