@@ -234,6 +234,39 @@ def test_log_filters(history):
     assert nos(h.ok("log", "--limit", "2", "-f", "json")) == [5, 4]
 
 
+def test_filters_of_one_kind_share_a_statement_but_never_its_values(history, db_url):
+    """`find` builds one statement per kind of filter and runs it with each filter's values: the
+    same kind with other values (lists of another length, moments in another zone) selects its
+    own entries, and `count` (whose statement is built afresh) agrees every time."""
+    from ilog import LogFilter
+    from ilog.store import entries
+    from ilog.testing import open_logbook
+
+    kinds_before = len(entries._FINDS)
+    cases = [
+        ({"contact_no": "P1"}, [1]), ({"contact_no": "P3"}, [5, 4]), ({"contact_no": "C1", "rollup": True}, [3, 2, 1]),
+        ({"contact_no": "P2", "rollup": True}, [2]),
+        ({"template_code": ["CALL", "MAIL"]}, [5, 4, 2, 1]), ({"template_code": ["INVOICE", "MAIL"]}, [5, 3, 2]),
+        ({"template_code": ["CALL", "MAIL", "INVOICE"]}, [5, 4, 3, 2, 1]), ({"template_code": ["MAIL"]}, [5, 2]),
+        ({"date_from": "2026-02-10T10:00+01:00", "date_to": "2026-03-10T09:00"}, [3, 2]),
+        ({"date_from": "2026-02-10T09:00:01", "date_to": "2026-04-10T12:00+03:00"}, [4, 3]),
+        ({"text": "prices"}, [4]), ({"text": "ask"}, [4]), ({"text": "nothing like it"}, []),
+        ({"entry_nos": [2, 5]}, [5, 2]), ({"entry_nos": [1, 3, 4]}, [4, 3, 1]),
+        ({"user_id": "alice"}, [5]), ({"user_id": "nobody"}, []),
+        ({"limit": 2}, [5, 4]), ({"limit": 3}, [5, 4, 3]), ({"limit": 2, "newest_first": False}, [1, 2]),
+    ]
+    logbook = open_logbook(db_url)
+    try:
+        for fields, expected in cases:
+            flt = LogFilter(**fields)
+            assert [e.entry_no for e in logbook.find(flt)] == expected, fields
+            assert logbook.count(flt.but(limit=None)) == (5 if "limit" in fields else len(expected)), fields
+    finally:
+        logbook.close()
+    kinds = len(entries._FINDS) - kinds_before
+    assert 0 < kinds <= 14, kinds  # shared: fewer statements than filters
+
+
 def test_log_formats(history):
     jsonl = history.ok("log", "--limit", "2", "-f", "jsonl").stdout.splitlines()
     assert [json.loads(line)["entry_no"] for line in jsonl] == [5, 4]

@@ -23,8 +23,90 @@ if TYPE_CHECKING:
 
 #: keys per IN (...) query
 CHUNK = 500
+#: the statements of :meth:`EntryStore.find`, by kind of filter (SQLAlchemy statements are
+#: immutable: one may serve every thread)
+_FINDS: dict[tuple, sa.Select] = {}
 #: the columns the rules for changing logged entries read (:mod:`ilog.domain.rules`)
 STATE_COLUMNS = (T.c.entry_no, T.c.cancelled, T.c.postponed, T.c.state, T.c.logged_segment_no, T.c.owner, T.c.user_id)
+
+
+#: the filter fields compared with one column: equal to the value
+_EQUAL = ("company_no", "group_code", "document_type", "document_no", "segment_no", "logged_segment_no", "user_id",
+          "evaluation", "state", "source", "salesperson_code", "campaign_no", "opportunity_no")
+
+
+def _terms(flt: LogFilter) -> list[tuple[str, str, Any]]:
+    """The conditions a filter sets, as (how, name, value): plain Python, no SQL.
+
+    ``how`` and ``name`` alone decide a condition's SQL (:func:`_condition`); the value only
+    ever reaches it as the bound parameter ``name``. So filters with the same terms but other
+    values share one statement (:meth:`EntryStore.find` builds it once).
+    """
+    terms: list[tuple[str, str, Any]] = []
+    if flt.entry_nos is not None:
+        terms.append(("in", "entry_nos", list(flt.entry_nos)))
+    if flt.contact_no:
+        terms.append(("rollup" if flt.rollup else "equal", "contact_no", flt.contact_no))
+    terms.extend(("equal", name, getattr(flt, name)) for name in _EQUAL if getattr(flt, name) is not None)
+    for name in ("template_code", "kind", "owner"):  # one value or any of several
+        values = getattr(flt, name)
+        if values:
+            terms.append(("equal", name, values[0]) if len(values) == 1 else ("in", name, list(values)))
+    if flt.team is not None:
+        terms.append(("team", "team", flt.team))
+    if flt.completed:
+        terms.append(("completed", "", None))
+    if flt.date_from is not None:
+        terms.append(("from", "date_from", flt.date_from))
+    if flt.date_to is not None:
+        terms.append(("to", "date_to", flt.date_to))
+    if flt.cancelled in ("exclude", "only"):
+        terms.append((flt.cancelled, "cancelled", None))
+    if flt.postponed in ("exclude", "only"):
+        terms.append((flt.postponed, "postponed", None))
+    if flt.due_before is not None:
+        terms.append(("due_before", "due_before", flt.due_before))
+    if flt.overdue:
+        terms.append(("overdue", "now", dates.now()))
+    if flt.text:
+        from .contacts import like
+
+        terms.append(("like", "text", like(flt.text)))
+    return terms
+
+
+def _condition(how: str, name: str, bind: Any) -> Any:
+    """The SQL of one term; ``bind(name)`` is its value's bound parameter."""
+    c = T.c
+    if how == "equal":
+        return getattr(c, name) == bind(name)
+    if how == "in":
+        return (c.entry_no if name == "entry_nos" else getattr(c, name)).in_(bind(name, expanding=True))
+    if how == "rollup":
+        value = bind(name)
+        return sa.or_(c.contact_no == value, c.company_no == value)
+    if how == "team":
+        return c.owner.in_(sa.select(TM.c.user_id).where(TM.c.team == bind(name)))
+    if how == "completed":
+        return sa.and_(c.state == "done", c.completed_at.is_not(None))
+    if how == "from":
+        return c.occurred_at >= bind(name)
+    if how == "to":
+        return c.occurred_at <= bind(name)
+    # "IS NOT true" (the columns are NOT NULL) rather than "IS false": no index serves it, so
+    # SQLite without statistics does not walk the (cancelled, occurred_at) index, which is
+    # for finding the few cancelled entries, instead of a contact's own (200 ms, not 0.5 ms)
+    if how == "exclude":
+        return getattr(c, name).is_not(True)
+    if how == "only":
+        return getattr(c, name).is_(True)
+    if how == "due_before":
+        return c.due_at < bind(name)
+    if how == "overdue":
+        return sa.and_(c.state == "open", c.due_at < bind(name))
+    if how == "like":
+        return sa.func.lower(c.subject).like(bind(name), escape="\\")
+    raise AssertionError(f"no SQL for the filter term {how!r}")
 
 
 def entry_clauses(flt: LogFilter) -> list[Any]:
@@ -33,52 +115,19 @@ def entry_clauses(flt: LogFilter) -> list[Any]:
     Timeline, statistics and the purge use it too, so "rolled up", "not cancelled" and
     "not postponed" mean the same everywhere.
     """
-    c = T.c
-    clauses: list[Any] = []
-    if flt.entry_nos is not None:
-        clauses.append(c.entry_no.in_(flt.entry_nos))
-    if flt.contact_no:
-        if flt.rollup:
-            clauses.append(sa.or_(c.contact_no == flt.contact_no, c.company_no == flt.contact_no))
-        else:
-            clauses.append(c.contact_no == flt.contact_no)
-    for name in ("company_no", "group_code", "document_type", "document_no", "segment_no", "logged_segment_no",
-                 "user_id", "evaluation", "state", "source", "salesperson_code", "campaign_no", "opportunity_no"):
-        value = getattr(flt, name)
-        if value is not None:
-            clauses.append(getattr(c, name) == value)
-    for name in ("template_code", "kind", "owner"):  # one value or any of several
-        values = getattr(flt, name)
-        if values:
-            clauses.append(getattr(c, name) == values[0] if len(values) == 1 else getattr(c, name).in_(values))
-    if flt.team is not None:
-        clauses.append(c.owner.in_(sa.select(TM.c.user_id).where(TM.c.team == flt.team)))
-    if flt.completed:
-        clauses.extend([c.state == "done", c.completed_at.is_not(None)])
-    if flt.date_from is not None:
-        clauses.append(c.occurred_at >= flt.date_from)
-    if flt.date_to is not None:
-        clauses.append(c.occurred_at <= flt.date_to)
-    # "IS NOT true" (the columns are NOT NULL) rather than "IS false": no index serves it, so
-    # SQLite without statistics does not walk the (cancelled, occurred_at) index, which is
-    # for finding the few cancelled entries, instead of a contact's own (200 ms, not 0.5 ms)
-    if flt.cancelled == "exclude":
-        clauses.append(c.cancelled.is_not(True))
-    elif flt.cancelled == "only":
-        clauses.append(c.cancelled.is_(True))
-    if flt.postponed == "exclude":
-        clauses.append(c.postponed.is_not(True))
-    elif flt.postponed == "only":
-        clauses.append(c.postponed.is_(True))
-    if flt.due_before is not None:
-        clauses.append(c.due_at < flt.due_before)
-    if flt.overdue:
-        clauses.extend([c.state == "open", c.due_at < dates.now()])
-    if flt.text:
-        from .contacts import like
+    clauses = []
+    for how, name, value in _terms(flt):
+        def bind(key: str, expanding: bool = False, value: Any = value) -> Any:
+            # typed by the column it is compared with (moments to UTC), as a plain value would be
+            return sa.bindparam(key, value, type_=sa.types.NULLTYPE, expanding=expanding, unique=True)
 
-        clauses.append(sa.func.lower(c.subject).like(like(flt.text), escape="\\"))
+        clauses.append(_condition(how, name, bind))
     return clauses
+
+
+def _selection(columns: Iterable[Any], clauses: Iterable[Any], flt: LogFilter, limit: Any) -> sa.Select:
+    stmt = sa.select(*columns).where(*clauses).order_by(*_order(flt))
+    return stmt.limit(limit) if flt.limit else stmt
 
 
 def _rule_conditions(cutoffs: list[tuple[str, str | None, datetime]]) -> list[tuple[int, Any]]:
@@ -114,15 +163,25 @@ def retention_clauses(cutoffs: list[tuple[str, str | None, datetime]]) -> list[A
     return [T.c.occurred_at < latest, T.c.occurred_at < retention_cutoff(cutoffs)]
 
 
-def _order(flt: LogFilter) -> tuple[Any, ...]:
+def _order_key(flt: LogFilter) -> str:
     """Newest first; open activities by due date, soonest first (those without one last)."""
     if flt.state == "open" and flt.newest_first:
-        return T.c.due_at.is_(None), T.c.due_at.asc(), T.c.occurred_at.desc(), T.c.entry_no.desc()
+        return "due"
     if flt.completed and flt.newest_first:
-        return T.c.completed_at.desc(), T.c.entry_no.desc()
-    if flt.newest_first:
-        return T.c.occurred_at.desc(), T.c.entry_no.desc()
-    return T.c.occurred_at.asc(), T.c.entry_no.asc()
+        return "completed"
+    return "newest" if flt.newest_first else "oldest"
+
+
+_ORDER_BY = {
+    "due": (T.c.due_at.is_(None), T.c.due_at.asc(), T.c.occurred_at.desc(), T.c.entry_no.desc()),
+    "completed": (T.c.completed_at.desc(), T.c.entry_no.desc()),
+    "newest": (T.c.occurred_at.desc(), T.c.entry_no.desc()),
+    "oldest": (T.c.occurred_at.asc(), T.c.entry_no.asc()),
+}
+
+
+def _order(flt: LogFilter) -> tuple[Any, ...]:
+    return _ORDER_BY[_order_key(flt)]
 
 
 def to_interaction(row: Any) -> Interaction:
@@ -145,13 +204,24 @@ class EntryStore:
     # -- reading -------------------------------------------------------------------------
 
     def select(self, flt: LogFilter, columns: Iterable[Any] | None = None, *, extra: Iterable[Any] = ()) -> sa.Select:
-        stmt = sa.select(*(columns or [T])).where(*entry_clauses(flt), *extra).order_by(*_order(flt))
-        if flt.limit:
-            stmt = stmt.limit(flt.limit)
-        return stmt
+        return _selection(columns or [T], [*entry_clauses(flt), *extra], flt, flt.limit)
 
     def find(self, flt: LogFilter) -> list[Interaction]:
-        return to_interactions(self.uow.execute(self.select(flt)))
+        """The entries a filter selects. The statement is built once per kind of filter (which
+        terms, what order, whether limited) and run with this filter's values: building and
+        keying a new one each time was a fifth of a contact's history."""
+        terms = _terms(flt)
+        key = (tuple((how, name) for how, name, _ in terms), _order_key(flt), bool(flt.limit))
+        stmt = _FINDS.get(key)
+        if stmt is None:
+            stmt = _selection([T], [_condition(how, name, sa.bindparam) for how, name, _ in terms], flt,
+                              sa.bindparam("limit"))
+            if len(_FINDS) < 1000:  # kinds of filter in use: a few dozen
+                _FINDS[key] = stmt
+        params = {name: value for _, name, value in terms if value is not None}
+        if flt.limit:
+            params["limit"] = flt.limit
+        return to_interactions(self.uow.execute(stmt, params))
 
     def iter_find(self, flt: LogFilter, batch: int = 1000) -> Iterator[Interaction]:
         result = self.uow.execute(self.select(flt).execution_options(yield_per=batch))
