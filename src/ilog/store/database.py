@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -248,8 +249,6 @@ class Database:
         """A pooled connection idle for over :data:`PING_AFTER_IDLE_S` is pinged before it is
         handed out; one that does not answer is replaced (SQLAlchemy's ``pool_pre_ping``, which
         pings before every use, is a round trip per unit: as much as the query of a history)."""
-        import time
-
         dialect = self.engine.dialect
 
         @event.listens_for(self.engine, "checkin")

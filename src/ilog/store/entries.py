@@ -36,7 +36,8 @@ _EQUAL = ("company_no", "group_code", "document_type", "document_no", "segment_n
 
 
 def _terms(flt: LogFilter) -> list[tuple[str, str, Any]]:
-    """The conditions a filter sets, as (how, name, value): plain Python, no SQL.
+    """The conditions a filter sets, as (how, name, value): plain Python, no SQL. ``name`` is
+    the column compared where ``how`` compares one (``equal``, ``in``), else the parameter's.
 
     ``how`` and ``name`` alone decide a condition's SQL (:func:`_condition`); the value only
     ever reaches it as the bound parameter ``name``. So filters with the same terms but other
@@ -44,7 +45,7 @@ def _terms(flt: LogFilter) -> list[tuple[str, str, Any]]:
     """
     terms: list[tuple[str, str, Any]] = []
     if flt.entry_nos is not None:
-        terms.append(("in", "entry_nos", list(flt.entry_nos)))
+        terms.append(("in", "entry_no", list(flt.entry_nos)))
     if flt.contact_no:
         terms.append(("rollup" if flt.rollup else "equal", "contact_no", flt.contact_no))
     terms.extend(("equal", name, getattr(flt, name)) for name in _EQUAL if getattr(flt, name) is not None)
@@ -81,7 +82,7 @@ def _condition(how: str, name: str, bind: Any) -> Any:
     if how == "equal":
         return getattr(c, name) == bind(name)
     if how == "in":
-        return (c.entry_no if name == "entry_nos" else getattr(c, name)).in_(bind(name, expanding=True))
+        return getattr(c, name).in_(bind(name, expanding=True))
     if how == "rollup":
         value = bind(name)
         return sa.or_(c.contact_no == value, c.company_no == value)
@@ -115,14 +116,16 @@ def entry_clauses(flt: LogFilter) -> list[Any]:
     Timeline, statistics and the purge use it too, so "rolled up", "not cancelled" and
     "not postponed" mean the same everywhere.
     """
-    clauses = []
-    for how, name, value in _terms(flt):
-        def bind(key: str, expanding: bool = False, value: Any = value) -> Any:
-            # typed by the column it is compared with (moments to UTC), as a plain value would be
-            return sa.bindparam(key, value, type_=sa.types.NULLTYPE, expanding=expanding, unique=True)
+    return [_condition(how, name, _bound(value)) for how, name, value in _terms(flt)]
 
-        clauses.append(_condition(how, name, bind))
-    return clauses
+
+def _bound(value: Any) -> Any:
+    """A ``bind`` for :func:`_condition` that carries ``value``: typed by the column it is
+    compared with (moments to UTC), as a plain value would be."""
+    def bind(key: str, expanding: bool = False) -> Any:
+        return sa.bindparam(key, value, type_=sa.types.NULLTYPE, expanding=expanding, unique=True)
+
+    return bind
 
 
 def _selection(columns: Iterable[Any], clauses: Iterable[Any], flt: LogFilter, limit: Any) -> sa.Select:
