@@ -497,6 +497,83 @@ def test_every_write_begins_immediate(logbook):
     assert "BEGIN IMMEDIATE" in statements
 
 
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite transaction mode")
+def test_a_read_sends_its_statement_alone_and_a_write_one_transaction(logbook):
+    """As on PostgreSQL, a read unit sends no BEGIN/COMMIT (each statement is its own read
+    transaction); a write is still one BEGIN IMMEDIATE .. COMMIT."""
+    from sqlalchemy import event
+
+    from ilog import LogFilter
+
+    logbook.contacts.add("Someone", no="S1")
+    logbook.templates.add("NOTE", kind="note")
+    logbook.interact("S1", "NOTE", subject="first")
+    sent: list[str] = []
+    event.listen(logbook.db.engine, "checkout",
+                 lambda dbapi_connection, *_: dbapi_connection.set_trace_callback(sent.append))
+    event.listen(logbook.db.engine, "checkin", lambda dbapi_connection, *_: dbapi_connection.set_trace_callback(None))
+
+    assert [e.subject for e in logbook.find(LogFilter(contact_no="S1"))] == ["first"]
+    assert len(sent) == 1 and sent[0].startswith("SELECT") and "FROM interaction" in sent[0], sent
+    sent.clear()
+    logbook.interact("S1", "NOTE", subject="second")
+    start = sent.index("BEGIN IMMEDIATE")  # the reads before it (the template) each alone
+    assert all(s.startswith("SELECT") for s in sent[:start]), sent
+    assert sent.count("BEGIN IMMEDIATE") == 1 and sent.count("COMMIT") == 1 and sent[-1] == "COMMIT", sent
+    assert any(s.startswith("INSERT INTO interaction ") for s in sent[start:]), sent
+    sent.clear()
+    assert [e.subject for e in logbook.find(LogFilter(contact_no="S1"))] == ["second", "first"]
+    assert not any(s.startswith(("BEGIN", "COMMIT")) for s in sent), sent
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite stores moments as text")
+def test_moments_are_written_as_sqlalchemy_writes_them_and_read_from_any_form(logbook):
+    """Moments go to SQLite as the text SQLAlchemy's own DATETIME writes (so comparisons with
+    what is stored hold) and come back aware, in UTC, from each form other programs write."""
+    from datetime import datetime, timedelta, timezone
+
+    import sqlalchemy as sa
+    from sqlalchemy.dialects.sqlite import DATETIME
+
+    from ilog.store.types import UTCDateTime
+
+    dialect = logbook.db.engine.dialect
+    moments = UTCDateTime().dialect_impl(dialect)  # as SQLAlchemy uses it on this database
+    ours, theirs = moments.bind_processor(dialect), DATETIME().bind_processor(dialect)
+    plus2 = timezone(timedelta(hours=2))
+    for moment in (datetime(2026, 6, 30, 12, 0, 5, 7, tzinfo=plus2), datetime(2026, 1, 1, tzinfo=timezone.utc),
+                   datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 59, tzinfo=plus2)):
+        assert ours(moment) == theirs(moment.astimezone(timezone.utc).replace(tzinfo=None)), moment
+    assert ours(None) is None
+    with pytest.raises(ValueError, match="naive"):
+        ours(datetime(2026, 1, 1))
+
+    read = moments.result_processor(dialect, None)
+    utc = timezone.utc
+    for text, moment in [("2026-06-30 12:00:05.000007", datetime(2026, 6, 30, 12, 0, 5, 7, tzinfo=utc)),
+                         ("2026-06-30 12:00:05", datetime(2026, 6, 30, 12, 0, 5, tzinfo=utc)),
+                         ("2026-06-30T12:00:05", datetime(2026, 6, 30, 12, 0, 5, tzinfo=utc)),
+                         ("2026-06-30 12:00:05.5", datetime(2026, 6, 30, 12, 0, 5, 500000, tzinfo=utc)),
+                         ("2026-06-30", datetime(2026, 6, 30, tzinfo=utc)),  # fromisoformat drops "+00:00" here
+                         ("2026-06-30 12:00:05+00:00", datetime(2026, 6, 30, 12, 0, 5, tzinfo=utc)),
+                         ("2026-06-30 14:00:05+02:00", datetime(2026, 6, 30, 12, 0, 5, tzinfo=utc)),
+                         ("9999-12-31 23:59:00", datetime(9999, 12, 31, 23, 59, tzinfo=utc))]:
+        got = read(text)
+        assert got == moment and got.tzinfo is utc, (text, got)
+    assert read(None) is None
+
+    logbook.contacts.add("Someone", no="S1")
+    logbook.templates.add("NOTE", kind="note")
+    entry = logbook.interact("S1", "NOTE", subject="x").entry_no
+    recorded = logbook.get(entry).occurred_at
+    with logbook.db.transaction(write=True) as conn:
+        stored = conn.execute(sa.text("SELECT occurred_at FROM interaction WHERE entry_no = :n"), {"n": entry}).scalar()
+        conn.execute(sa.text("UPDATE interaction SET occurred_at = :t WHERE entry_no = :n"),
+                     {"t": "2026-06-30T14:00:05+02:00", "n": entry})
+    assert stored == theirs(recorded.replace(tzinfo=None)), stored
+    assert logbook.get(entry).occurred_at == datetime(2026, 6, 30, 12, 0, 5, tzinfo=utc)
+
+
 def test_indexes_serve_common_reads(logbook):
     import sqlalchemy as sa
 

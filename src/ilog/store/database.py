@@ -27,7 +27,9 @@ COMMITTED, PostgreSQL's default and ilog's, each statement of a transaction sees
 snapshot anyway; a unit that streams through a server-side cursor keeps its transaction),
 and a pooled connection is pinged only when it has been idle for
 :data:`PING_AFTER_IDLE_S` (a server restarted while a long-running logbook was idle): a
-contact's history is one round trip, not four.
+contact's history is one round trip, not four. A read unit on SQLite likewise sends no
+``BEGIN``: each statement is its own read transaction there too, so both backends mean the
+same by a read unit.
 
 Where a database comes from: only ``ilog init`` (``create="file"``) and the default
 location (``create="path"``, parents included) create a new SQLite file; anything else on a
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -297,13 +300,21 @@ class Database:
                 if info.get("autocheckpoint", _AUTOCHECKPOINT_PAGES) != pages:
                     conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {pages}")
                     info["autocheckpoint"] = pages
+            elif options.get("ilog_statements_alone", False):
+                return  # a read unit: each statement its own read transaction
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     def _ensure_file(self) -> None:
         """A missing SQLite file: created where allowed, else refused saying how to create it."""
         path = self.path
-        if path is None or path.exists():
-            if path is not None and path.is_file() and path.stat().st_size == 0:
+        if path is None:
+            return
+        try:  # one stat per unit (a file removed under a long-running logbook is refused too)
+            found = path.stat()
+        except FileNotFoundError:
+            found = None
+        if found is not None:
+            if stat.S_ISREG(found.st_mode) and found.st_size == 0:
                 path.chmod(0o600)  # an empty file about to become a database: private like a new one
             return
         if not self.create:
@@ -311,8 +322,8 @@ class Database:
         _private_file(path, parents=self.create == "path")
 
     def _connect(self, write: bool, bulk: bool = False, *, transaction: bool = True) -> Connection:
-        """A pooled connection; ``transaction=False`` (reads on PostgreSQL): its statements are
-        sent without BEGIN and COMMIT."""
+        """A pooled connection; ``transaction=False`` (read units): its statements are sent
+        without BEGIN and COMMIT."""
         if self.is_sqlite:
             self._ensure_file()
         try:
@@ -323,7 +334,9 @@ class Database:
             raise kind(f"cannot open database {self.masked_url}: {self.scrub(reason)}") from None
         if write:
             return conn.execution_options(ilog_write=True, ilog_bulk=bulk)
-        if not transaction and not self.is_sqlite:
+        if not transaction:
+            if self.is_sqlite:  # pysqlite runs with isolation_level=None: "begin" sends no BEGIN
+                return conn.execution_options(ilog_statements_alone=True)
             return conn.execution_options(isolation_level="AUTOCOMMIT")
         return conn
 
