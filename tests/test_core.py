@@ -526,6 +526,20 @@ def test_a_read_sends_its_statement_alone_and_a_write_one_transaction(logbook):
     assert not any(s.startswith(("BEGIN", "COMMIT")) for s in sent), sent
 
 
+def test_a_snapshot_unit_sees_one_state_and_a_read_unit_each_commit(logbook):
+    """``unit(snapshot=True)`` (a contact's data export) reads one state of the database
+    however others commit meanwhile; a plain read unit's statements each see the latest."""
+    logbook.contacts.add("First", no="F1")
+    db = logbook.db
+    with db.unit(snapshot=True) as snapshot, db.unit() as alone:
+        assert snapshot.contacts.get("F1") is not None and alone.contacts.get("F1") is not None
+        logbook.contacts.add("Second", no="S2")  # committed by another unit in the meantime
+        assert snapshot.contacts.get("S2") is None
+        assert alone.contacts.get("S2") is not None
+    with db.unit(snapshot=True) as later:
+        assert later.contacts.get("S2") is not None
+
+
 @pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite stores moments as text")
 def test_moments_are_written_as_sqlalchemy_writes_them_and_read_from_any_form(logbook):
     """Moments go to SQLite as the text SQLAlchemy's own DATETIME writes (so comparisons with

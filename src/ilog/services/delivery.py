@@ -266,7 +266,7 @@ class Delivery:
 
     def _deliver(self, spool: Spool, items: list[SpooledEvent], report: FlushReport) -> bool:
         """Spooled events, in order, through the whole event path as the user who printed them
-        (the batch path: one read snapshot, one write transaction); False: stop here."""
+        (the batch path: one read unit, one write transaction); False: stop here."""
         import tempfile
 
         from .attachments import safe_file_name
@@ -283,7 +283,7 @@ class Delivery:
                 lines.append(line)
             try:
                 outcomes = list(events.iter_record(lines, chunk_size=len(lines)))
-            except DatabaseError as exc:  # the chunk's snapshot could not be read: nothing recorded
+            except DatabaseError as exc:  # the chunk could not be read: nothing recorded
                 spool.attempted(items[0].id, exc.message)  # type: ignore[arg-type]
                 report.error = exc
                 return False

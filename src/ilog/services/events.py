@@ -228,7 +228,7 @@ class Events:
         replays: list[RecordResult] = []
         batch: list[tuple[EventOutcome, Interaction]] = []
         alone: list[tuple[EventOutcome, Interaction, str | None]] = []
-        with self.ctx.db.unit() as uow:  # one snapshot for the whole chunk
+        with self.ctx.db.unit() as uow:  # the whole chunk's reads on one connection
             parsed: list[tuple[EventOutcome, DocumentEvent | None]] = []
             for line, item in items:
                 outcome = EventOutcome(line)

@@ -116,7 +116,7 @@ class Privacy:
         (``content_base64``), so that the document alone is complete.
         """
         no = values.code(no, "contact number")
-        with self.ctx.db.unit() as uow:  # one snapshot: the parts agree with each other
+        with self.ctx.db.unit(snapshot=True) as uow:  # the parts agree with each other
             contact = uow.contacts.get(no)
             if contact is None:
                 raise NotFound(f"unknown contact {no!r}")

@@ -29,7 +29,8 @@ and a pooled connection is pinged only when it has been idle for
 :data:`PING_AFTER_IDLE_S` (a server restarted while a long-running logbook was idle): a
 contact's history is one round trip, not four. A read unit on SQLite likewise sends no
 ``BEGIN``: each statement is its own read transaction there too, so both backends mean the
-same by a read unit.
+same by a read unit. A read whose parts must agree (a contact's data export) asks for
+``unit(snapshot=True)``: one snapshot for all its statements, on both backends.
 
 Where a database comes from: only ``ilog init`` (``create="file"``) and the default
 location (``create="path"``, parents included) create a new SQLite file; anything else on a
@@ -321,9 +322,10 @@ class Database:
             raise DatabaseError(f"no database at {path}: create it with `ilog --db {path} init`")
         _private_file(path, parents=self.create == "path")
 
-    def _connect(self, write: bool, bulk: bool = False, *, transaction: bool = True) -> Connection:
+    def _connect(self, write: bool, bulk: bool = False, *, transaction: bool = True,
+                 snapshot: bool = False) -> Connection:
         """A pooled connection; ``transaction=False`` (read units): its statements are sent
-        without BEGIN and COMMIT."""
+        without BEGIN and COMMIT; ``snapshot``: its transaction sees one snapshot."""
         if self.is_sqlite:
             self._ensure_file()
         try:
@@ -334,6 +336,8 @@ class Database:
             raise kind(f"cannot open database {self.masked_url}: {self.scrub(reason)}") from None
         if write:
             return conn.execution_options(ilog_write=True, ilog_bulk=bulk)
+        if snapshot and not self.is_sqlite:  # psycopg sends BEGIN ISOLATION LEVEL ...: no session state
+            return conn.execution_options(isolation_level="REPEATABLE READ")
         if not transaction:
             if self.is_sqlite:  # pysqlite runs with isolation_level=None: "begin" sends no BEGIN
                 return conn.execution_options(ilog_statements_alone=True)
@@ -347,12 +351,16 @@ class Database:
             yield conn
 
     @contextmanager
-    def unit(self, *, write: bool = False, bulk: bool = False, stream: bool = False) -> Iterator[UnitOfWork]:
+    def unit(self, *, write: bool = False, bulk: bool = False, stream: bool = False,
+             snapshot: bool = False) -> Iterator[UnitOfWork]:
         """A unit of work: one short transaction, committed at the end of the block.
 
-        A read unit on PostgreSQL sends each statement alone (see the module's docstring);
-        ``stream``: a read unit whose rows come through a server-side cursor (``yield_per``:
-        exports of millions), which PostgreSQL opens only in a transaction.
+        A read unit sends each statement alone (see the module's docstring), so two of its
+        statements may see different commits; ``snapshot``: a read unit whose statements all
+        see the database as it was at its first (a deferred transaction on SQLite, REPEATABLE
+        READ on PostgreSQL), for a document whose parts must agree; ``stream``: a read unit
+        whose rows come through a server-side cursor (``yield_per``: exports of millions),
+        which PostgreSQL opens only in a transaction.
 
         The first unit of a Database checks the schema version; the first write unit of a
         database ilog never initialised creates the schema. A ``bulk`` write unit is one of a
@@ -363,7 +371,7 @@ class Database:
         from . import migrations
 
         try:
-            with self._unit(write, migrations, bulk, stream) as uow:
+            with self._unit(write, migrations, bulk, stream, snapshot) as uow:
                 yield uow
         except sa.exc.SQLAlchemyError as exc:
             raise self.error(exc) from exc
@@ -385,8 +393,10 @@ class Database:
         return DatabaseError(f"the database refused it: {self.scrub(text)}")
 
     @contextmanager
-    def _unit(self, write: bool, migrations, bulk: bool = False, stream: bool = False) -> Iterator[UnitOfWork]:
-        with self._connect(write, bulk, transaction=write or stream) as conn:
+    def _unit(self, write: bool, migrations, bulk: bool = False, stream: bool = False,
+              snapshot: bool = False) -> Iterator[UnitOfWork]:
+        transaction = write or stream or snapshot
+        with self._connect(write, bulk, transaction=transaction, snapshot=snapshot) as conn:
             checked = False
             with conn.begin():
                 if write and not self._checked:
@@ -410,7 +420,7 @@ class Database:
         # a read on a database ilog never initialised: create its schema first
         with self._unit(True, migrations):
             pass
-        with self._connect(False, transaction=stream) as conn, conn.begin():
+        with self._connect(False, transaction=transaction, snapshot=snapshot) as conn, conn.begin():
             yield UnitOfWork(conn, self)
 
     def schema_version(self) -> int | None:

@@ -218,9 +218,20 @@ class EntryStore:
         return _selection(columns or [T], [*entry_clauses(flt), *extra], flt, flt.limit)
 
     def find(self, flt: LogFilter) -> list[Interaction]:
-        """The entries a filter selects. The statement is built once per kind of filter (which
-        terms, what order, whether limited) and run with this filter's values: building and
-        keying a new one each time was a fifth of a contact's history."""
+        """The entries a filter selects."""
+        return to_interactions(self.uow.execute(*self._find(flt)))
+
+    def iter_find(self, flt: LogFilter, batch: int = 1000) -> Iterator[Interaction]:
+        stmt, params = self._find(flt)
+        result = self.uow.execute(stmt.execution_options(yield_per=batch), params)
+        for rows in result.partitions():
+            yield from to_interactions(result, rows)
+
+    @staticmethod
+    def _find(flt: LogFilter) -> tuple[sa.Select, dict[str, Any]]:
+        """The statement of a filter and its values. The statement is built once per kind of
+        filter (which terms, what order, whether limited) and run with each filter's values:
+        building and keying a new one each time was a fifth of a contact's history."""
         terms = _terms(flt)
         key = (tuple((how, name) for how, name, _ in terms), _order_key(flt), bool(flt.limit))
         stmt = _FINDS.get(key)
@@ -232,12 +243,7 @@ class EntryStore:
         params = {name: value for _, name, value in terms if value is not None}
         if flt.limit:
             params["limit"] = flt.limit
-        return to_interactions(self.uow.execute(stmt, params))
-
-    def iter_find(self, flt: LogFilter, batch: int = 1000) -> Iterator[Interaction]:
-        result = self.uow.execute(self.select(flt).execution_options(yield_per=batch))
-        for rows in result.partitions():
-            yield from to_interactions(result, rows)
+        return stmt, params
 
     def count(self, flt: LogFilter, *extra: Any) -> int:
         return int(self.uow.execute(
