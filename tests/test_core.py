@@ -540,6 +540,27 @@ def test_a_snapshot_unit_sees_one_state_and_a_read_unit_each_commit(logbook):
         assert later.contacts.get("S2") is not None
 
 
+def test_ctrl_c_mid_command_comes_out_as_ctrl_c_and_rolls_the_unit_back(logbook, caplog):
+    """Ctrl-C that lands while the server is still answering a command (psycopg waiting on
+    the COPY of a contact import, as CI once caught) comes out of the unit as the interrupt
+    (the CLI's exit 130), not as a ROLLBACK refused on a busy connection or a pool reset's
+    traceback; the unit's writes are undone and the next unit works."""
+    import logging
+
+    logbook.contacts.add("First", no="F1")
+    db = logbook.db
+    with caplog.at_level(logging.WARNING), pytest.raises(KeyboardInterrupt):
+        with db.unit(write=True) as uow:
+            uow.conn.exec_driver_sql("DELETE FROM contact")
+            if not db.is_sqlite:  # a command sent, its answer not yet read: where the interrupt lands
+                uow.conn.connection.dbapi_connection.pgconn.send_query(b"SELECT pg_sleep(0.3)")
+            raise KeyboardInterrupt
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert logbook.contacts.get("F1") is not None
+    logbook.contacts.add("Second", no="S2")
+    assert logbook.contacts.get("S2") is not None
+
+
 @pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite stores moments as text")
 def test_moments_are_written_as_sqlalchemy_writes_them_and_read_from_any_form(logbook):
     """Moments go to SQLite as the text SQLAlchemy's own DATETIME writes (so comparisons with

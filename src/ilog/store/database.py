@@ -348,7 +348,11 @@ class Database:
     def transaction(self, *, write: bool) -> Iterator[Connection]:
         """A transaction with no schema check (for :mod:`ilog.store.migrations` and copies)."""
         with self._connect(write) as conn, conn.begin():
-            yield conn
+            try:
+                yield conn
+            except KeyboardInterrupt:
+                self._drop_if_server(conn)
+                raise
 
     @contextmanager
     def unit(self, *, write: bool = False, bulk: bool = False, stream: bool = False,
@@ -409,7 +413,11 @@ class Database:
                         migrations.check_version(conn, version, write=False)
                         self._readable = True
                 if write or self._checked or self._readable:
-                    yield UnitOfWork(conn, self)
+                    try:
+                        yield UnitOfWork(conn, self)
+                    except KeyboardInterrupt:
+                        self._drop_if_server(conn)
+                        raise
                     ready = True
                 else:
                     ready = False
@@ -421,7 +429,22 @@ class Database:
         with self._unit(True, migrations):
             pass
         with self._connect(False, transaction=transaction, snapshot=snapshot) as conn, conn.begin():
-            yield UnitOfWork(conn, self)
+            try:
+                yield UnitOfWork(conn, self)
+            except KeyboardInterrupt:
+                self._drop_if_server(conn)
+                raise
+
+    def _drop_if_server(self, conn: Connection) -> None:
+        """Close a server connection that Ctrl-C interrupted instead of rolling back on it.
+
+        The interrupt may have landed mid-command (psycopg waiting on a COPY, say), leaving
+        the protocol half spoken: a ROLLBACK on it fails ("another command is already in
+        progress"), and so would the pool's reset. PostgreSQL rolls back the transaction of a
+        connection that goes away; SQLite has no such state and rolls back as usual.
+        """
+        if not self.is_sqlite:
+            conn.invalidate()
 
     def schema_version(self) -> int | None:
         from .migrations import version_in
